@@ -1,0 +1,27 @@
+// A document: one news record as the rest of the pipeline sees it.
+//
+//   newsdedup::Document doc;
+//   doc.id = "reuters/20080901/a";
+//   doc.title = "Oil falls";
+//   doc.text = "LONDON (Reuters) - Oil fell ...";
+#ifndef NEWSDEDUP_DOCUMENT_H_
+#define NEWSDEDUP_DOCUMENT_H_
+
+#include <cstdint>
+#include <string>
+
+namespace newsdedup {
+
+struct Document {
+  std::string id;      // record id; the file path for text input; path:line
+                       // when a JSONL record has no id
+  std::string site;    // site field, else the host of the url field, else ""
+  std::string title;   // headline; "" when absent
+  std::string text;    // body, UTF-8 bytes as decoded from JSON (or the file)
+  std::string source;  // the input it came from ("-" for stdin)
+  uint64_t line = 0;   // 1-based line in `source` for JSONL, 0 for text files
+};
+
+}  // namespace newsdedup
+
+#endif  // NEWSDEDUP_DOCUMENT_H_

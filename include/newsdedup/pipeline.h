@@ -1,0 +1,113 @@
+// The scan pipeline: documents in, repeated paragraphs out.
+//
+//   newsdedup::ScanOptions options;               // defaults: see fields
+//   auto scanner = newsdedup::Scanner::Create(options);
+//   for (Document& doc : docs) (*scanner)->Add(std::move(doc));
+//   (*scanner)->Finish();
+//   (*scanner)->ForEachSpan([](const newsdedup::SpanRecord& s) { ... });
+//
+// Stages: segment -> tokenize -> shingle -> MinHash -> LSH candidates ->
+// exact Jaccard verification -> clusters. Documents are sketched in batches
+// on `threads` threads; matching then runs in input order on one thread, so
+// the result is the same, byte for byte, for any thread count.
+//
+// Clustering: every paragraph is compared with the *first* occurrence of each
+// existing cluster (the earliest paragraph in input order, the one that is
+// kept). It joins the earliest cluster whose first it matches: exactly (same
+// normalized word sequence) or nearly (exact Jaccard of shingle sets at least
+// `threshold`); otherwise it starts a cluster of its own. Star clusters
+// around the kept copy cannot chain: every reported paragraph is similar to
+// the text it is reported as repeating.
+#ifndef NEWSDEDUP_PIPELINE_H_
+#define NEWSDEDUP_PIPELINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "newsdedup/document.h"
+#include "newsdedup/report.h"
+#include "newsdedup/segment.h"
+
+namespace newsdedup {
+
+struct ScanOptions {
+  // How text fields are cut into paragraphs.
+  SegmentOptions segment;
+  // Words per shingle. Default 3 (one changed word in a 24-word paragraph
+  // keeps Jaccard 0.76 with 3-word shingles, 0.60 with 5). Range [1, 16].
+  int shingle_size = 3;
+  // MinHash signature length. Default 128; a multiple of 8 in [8, 1024].
+  int num_perm = 128;
+  // Minimum exact Jaccard similarity of shingle sets for a near duplicate.
+  // Default 0.7; range (0, 1).
+  double threshold = 0.7;
+  // LSH layout. 0 and 0: chosen from `threshold` so that P(candidate) at the
+  // threshold is at least 0.95. Otherwise both > 0 and bands * rows <=
+  // num_perm.
+  int bands = 0;
+  int rows = 0;
+  // Paragraphs with fewer words are matched exactly only (short lines make
+  // shingle sets too small for Jaccard to mean much). Default 8; >= 1.
+  int min_tokens = 8;
+  // Paragraphs with fewer words are not reported at all. Default 3; >= 1
+  // and <= min_tokens.
+  int min_exact_tokens = 3;
+  // Sketching threads. Default 1; range [1, 256].
+  int threads = 1;
+  // Seed of the MinHash permutations. Default 1.
+  uint64_t seed = 1;
+  // Field name written in the report for the text field. Default "text".
+  std::string text_field = "text";
+
+  absl::Status Validate() const;
+};
+
+struct ScanStats {
+  uint64_t documents = 0;      // documents added
+  uint64_t text_bytes = 0;     // bytes of text fields scanned
+  uint64_t paragraphs = 0;     // paragraphs found
+  uint64_t indexed = 0;        // paragraphs in the LSH index (cluster firsts)
+  uint64_t candidates = 0;     // LSH candidates verified
+  uint64_t flagged = 0;        // paragraphs reported as repeats
+  uint64_t flagged_exact = 0;  //   of which exact
+  uint64_t flagged_bytes = 0;  // bytes in reported paragraphs
+  uint64_t clusters = 0;       // groups with two or more occurrences
+  uint64_t index_bytes = 0;    // memory of index and per-paragraph tables
+};
+
+class Scanner {
+ public:
+  // Errors: invalid options.
+  static absl::StatusOr<std::unique_ptr<Scanner>> Create(
+      const ScanOptions& options);
+  ~Scanner();
+
+  // Adds the next document in input order. Work happens in batches; call
+  // Finish() after the last one. Not thread-safe (one caller).
+  void Add(Document doc);
+
+  // Processes what is buffered. After it, ForEachSpan and stats are final.
+  void Finish();
+
+  // Calls fn for every reported span in input order (document, offset).
+  void ForEachSpan(const std::function<void(const SpanRecord&)>& fn) const;
+
+  const ScanStats& stats() const;
+
+  // The SIMD target the MinHash kernel runs on ("AVX3", "AVX2", ...).
+  static const char* SimdTarget();
+
+ private:
+  class Impl;
+  explicit Scanner(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace newsdedup
+
+#endif  // NEWSDEDUP_PIPELINE_H_

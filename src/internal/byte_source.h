@@ -1,0 +1,54 @@
+// Byte streams from files or stdin with transparent gzip/zstd decompression,
+// and a line splitter on top. Private to the reader.
+#ifndef NEWSDEDUP_INTERNAL_BYTE_SOURCE_H_
+#define NEWSDEDUP_INTERNAL_BYTE_SOURCE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace newsdedup::internal {
+
+class ByteSource {
+ public:
+  // Opens `path` ("-" for stdin) and recognises gzip (1F 8B) and zstd
+  // (28 B5 2F FD) by their first bytes. Errors name the path.
+  static absl::StatusOr<std::unique_ptr<ByteSource>> Open(
+      const std::string& path);
+  virtual ~ByteSource() = default;
+
+  // Reads up to `n` decompressed bytes; 0 at the end. A truncated or corrupt
+  // compressed stream is an error.
+  virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
+};
+
+// Splits a ByteSource into lines ('\n' removed, a trailing '\r' kept).
+class LineReader {
+ public:
+  LineReader(std::unique_ptr<ByteSource> source, uint64_t max_line_bytes);
+
+  // Reads the next line into *line; false at the end. A line longer than
+  // max_line_bytes is consumed whole, *too_long is set and *line holds its
+  // first max_line_bytes bytes.
+  absl::StatusOr<bool> Next(std::string* line, bool* too_long);
+
+  uint64_t line_number() const { return line_number_; }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  absl::Status Fill();
+  std::unique_ptr<ByteSource> source_;
+  uint64_t max_line_bytes_;
+  std::string buffer_;
+  size_t pos_ = 0;
+  size_t size_ = 0;
+  bool eof_ = false;
+  uint64_t line_number_ = 0;
+  uint64_t bytes_ = 0;
+};
+
+}  // namespace newsdedup::internal
+
+#endif  // NEWSDEDUP_INTERNAL_BYTE_SOURCE_H_

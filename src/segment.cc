@@ -1,0 +1,146 @@
+#include "newsdedup/segment.h"
+
+namespace newsdedup {
+namespace {
+
+inline bool IsAsciiSpace(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// Length of a Unicode space at p (NBSP U+00A0, U+2000-U+200A, U+202F,
+// U+205F, U+3000, ideographic and narrow spaces), or 0.
+inline int UnicodeSpaceLength(const unsigned char* p, size_t n) {
+  if (n >= 2 && p[0] == 0xC2 && p[1] == 0xA0) return 2;
+  if (n >= 3 && p[0] == 0xE2 && p[1] == 0x80 &&
+      ((p[2] >= 0x80 && p[2] <= 0x8A) || p[2] == 0xAF))
+    return 3;
+  if (n >= 3 && p[0] == 0xE2 && p[1] == 0x81 && p[2] == 0x9F) return 3;
+  if (n >= 3 && p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80) return 3;
+  return 0;
+}
+
+// True if the byte before `end` (skipping closing quotes and brackets) is
+// sentence-final punctuation.
+bool EndsSentence(const unsigned char* p, size_t begin, size_t end) {
+  while (end > begin) {
+    const unsigned char c = p[end - 1];
+    if (c == '"' || c == '\'' || c == ')' || c == ']') {
+      --end;
+      continue;
+    }
+    // Closing curly quotes U+2019 and U+201D: E2 80 99 / E2 80 9D.
+    if (end - begin >= 3 && p[end - 3] == 0xE2 && p[end - 2] == 0x80 &&
+        (c == 0x99 || c == 0x9D)) {
+      end -= 3;
+      continue;
+    }
+    return c == '.' || c == '!' || c == '?' || c == ':';
+  }
+  return false;
+}
+
+inline bool StartsParagraph(const unsigned char* p, size_t i, size_t n) {
+  if (i >= n) return false;
+  const unsigned char c = p[i];
+  if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '"' ||
+      c == '(' || c == '\'')
+    return true;
+  // Opening curly quote U+201C, or any non-ASCII letter (upper-case check
+  // would need tables; a multi-byte start after a double space is rare
+  // enough in running text to accept).
+  return c >= 0xC0;
+}
+
+}  // namespace
+
+std::vector<ByteRange> SegmentParagraphs(std::string_view text,
+                                         const SegmentOptions& options) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  std::vector<ByteRange> out;
+
+  // Emits [begin, end) trimmed of whitespace, if anything is left.
+  auto emit = [&](size_t begin, size_t end) {
+    while (begin < end) {
+      if (IsAsciiSpace(p[begin]) || p[begin] == '\n') {
+        ++begin;
+      } else if (int len = UnicodeSpaceLength(p + begin, end - begin)) {
+        begin += len;
+      } else {
+        break;
+      }
+    }
+    while (end > begin) {
+      const unsigned char c = p[end - 1];
+      if (IsAsciiSpace(c) || c == '\n') {
+        --end;
+      } else if (end - begin >= 2 && p[end - 2] == 0xC2 && c == 0xA0) {
+        end -= 2;
+      } else if (end - begin >= 3 && UnicodeSpaceLength(p + end - 3, 3) == 3) {
+        end -= 3;
+      } else {
+        break;
+      }
+    }
+    if (begin < end) {
+      out.push_back({static_cast<uint32_t>(begin), static_cast<uint32_t>(end)});
+    }
+  };
+
+  size_t para_begin = 0;
+  size_t line_begin = 0;
+  bool line_blank = true;
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char c = p[i];
+    if (c == '\n') {
+      // End of a line [line_begin, i).
+      if (line_blank) {
+        emit(para_begin, line_begin);
+        para_begin = i + 1;
+      } else if (options.split_lines) {
+        size_t end = i;
+        while (end > line_begin && IsAsciiSpace(p[end - 1])) --end;
+        if (EndsSentence(p, line_begin, end)) {
+          emit(para_begin, i);
+          para_begin = i + 1;
+        }
+      }
+      ++i;
+      line_begin = i;
+      line_blank = true;
+      continue;
+    }
+    if (IsAsciiSpace(c)) {
+      if (options.split_double_space && c == ' ' && i + 1 < n &&
+          p[i + 1] == ' ' && !line_blank) {
+        size_t j = i;
+        while (j < n && p[j] == ' ') ++j;
+        if (j < n && p[j] != '\n' && StartsParagraph(p, j, n) &&
+            EndsSentence(p, line_begin, i)) {
+          emit(para_begin, i);
+          para_begin = j;
+          line_begin = j;
+        }
+        i = j;
+        continue;
+      }
+      ++i;
+      continue;
+    }
+    if (int len = UnicodeSpaceLength(p + i, n - i)) {
+      i += len;
+      continue;
+    }
+    line_blank = false;
+    ++i;
+  }
+  if (line_blank) {
+    emit(para_begin, line_begin);
+  } else {
+    emit(para_begin, n);
+  }
+  return out;
+}
+
+}  // namespace newsdedup

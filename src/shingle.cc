@@ -1,0 +1,56 @@
+#include "newsdedup/shingle.h"
+
+#include <algorithm>
+
+#include "newsdedup/hash.h"
+
+namespace newsdedup {
+
+void ShingleHashes(absl::Span<const Token> tokens, int size,
+                   std::vector<uint64_t>* out) {
+  if (size < 1 || tokens.size() < static_cast<size_t>(size)) return;
+  const size_t count = tokens.size() - size + 1;
+  const size_t old = out->size();
+  out->resize(old + count);
+  uint64_t* dst = out->data() + old;
+  // The seed depends on the shingle size, so a 3-shingle never equals a
+  // 4-shingle of other words by construction.
+  const uint64_t seed = 0x2545F4914F6CDD1DULL * static_cast<uint64_t>(size);
+  for (size_t i = 0; i < count; ++i) {
+    uint64_t h = seed;
+    for (int k = 0; k < size; ++k) h = CombineOrdered(h, tokens[i + k].hash);
+    dst[i] = Finalize(h);
+  }
+}
+
+void SortedUnique(std::vector<uint64_t>* hashes) {
+  std::sort(hashes->begin(), hashes->end());
+  hashes->erase(std::unique(hashes->begin(), hashes->end()), hashes->end());
+}
+
+uint64_t SequenceHash(absl::Span<const Token> tokens) {
+  uint64_t h = 0x9AE16A3B2F90404FULL ^ tokens.size();
+  for (const Token& t : tokens) h = CombineOrdered(h, t.hash);
+  return Finalize(h);
+}
+
+double ExactJaccard(absl::Span<const uint64_t> a,
+                    absl::Span<const uint64_t> b) {
+  if (a.empty() && b.empty()) return 1.0;
+  size_t i = 0, j = 0, common = 0;
+  while (i < a.size() && j < b.size()) {
+    if (a[i] < b[j]) {
+      ++i;
+    } else if (b[j] < a[i]) {
+      ++j;
+    } else {
+      ++common;
+      ++i;
+      ++j;
+    }
+  }
+  return static_cast<double>(common) /
+         static_cast<double>(a.size() + b.size() - common);
+}
+
+}  // namespace newsdedup

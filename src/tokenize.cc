@@ -1,0 +1,219 @@
+#include "newsdedup/tokenize.h"
+
+#include <utf8proc.h>
+
+#include <array>
+#include <cstring>
+
+#include "internal/word_hash.h"
+
+namespace newsdedup {
+namespace {
+
+constexpr std::array<uint8_t, 128> MakeAsciiWordTable() {
+  std::array<uint8_t, 128> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = 1;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = 1;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = 1;
+  return table;
+}
+constexpr std::array<uint8_t, 128> kAsciiWord = MakeAsciiWordTable();
+
+enum class CodePointClass {
+  kSeparator,  // ends a word; not part of any token
+  kWord,       // letter, mark or number
+  kSolo,       // a character of a script written without spaces
+  kJoiner,     // default-ignorable format character: inside a word it is
+               // skipped (removed by normalization), elsewhere a separator
+};
+
+bool IsSolo(int32_t cp) {
+  return (cp >= 0x3040 && cp <= 0x30FF) ||  // Hiragana, Katakana
+         (cp >= 0x31F0 && cp <= 0x31FF) ||  // Katakana phonetic extensions
+         (cp >= 0x3400 && cp <= 0x4DBF) ||  // CJK extension A
+         (cp >= 0x4E00 && cp <= 0x9FFF) ||  // CJK unified ideographs
+         (cp >= 0xF900 && cp <= 0xFAFF) ||  // CJK compatibility ideographs
+         (cp >= 0xFF66 && cp <= 0xFF9F) ||  // halfwidth Katakana
+         (cp >= 0x20000 && cp <= 0x3FFFF);  // CJK extensions B and later
+}
+
+CodePointClass Classify(int32_t cp) {
+  if (IsSolo(cp)) return CodePointClass::kSolo;
+  switch (utf8proc_category(cp)) {
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
+      return CodePointClass::kWord;
+    case UTF8PROC_CATEGORY_CF:
+      return CodePointClass::kJoiner;
+    default:
+      return CodePointClass::kSeparator;
+  }
+}
+
+bool IsMark(int32_t cp) {
+  const utf8proc_category_t cat = utf8proc_category(cp);
+  return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
+         cat == UTF8PROC_CATEGORY_ME;
+}
+
+// Decodes the code point at p[0..n); returns its byte length, and -1 in *cp
+// for an invalid sequence (length 1: the byte is skipped on its own, so an
+// invalid byte never swallows the valid characters after it).
+inline int Decode(const unsigned char* p, size_t n, int32_t* cp) {
+  const utf8proc_ssize_t len =
+      utf8proc_iterate(p, n < 4 ? static_cast<utf8proc_ssize_t>(n) : 4, cp);
+  if (len <= 0) {
+    *cp = -1;
+    return 1;
+  }
+  return static_cast<int>(len);
+}
+
+constexpr utf8proc_option_t kNormalizeOptions = static_cast<utf8proc_option_t>(
+    UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD |
+    UTF8PROC_IGNORE);
+
+// Normalizes `word` (valid UTF-8) into `*out`. Uses a per-thread code point
+// buffer so the hot path does not allocate.
+bool NormalizeInto(std::string_view word, std::string* out) {
+  thread_local std::vector<utf8proc_int32_t> buffer(256);
+  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(word.data());
+  utf8proc_ssize_t count;
+  while (true) {
+    count = utf8proc_decompose(
+        bytes, static_cast<utf8proc_ssize_t>(word.size()), buffer.data(),
+        static_cast<utf8proc_ssize_t>(buffer.size()), kNormalizeOptions);
+    if (count < 0) return false;
+    if (static_cast<size_t>(count) <= buffer.size()) break;
+    buffer.resize(static_cast<size_t>(count) * 2);
+  }
+  const utf8proc_ssize_t length =
+      utf8proc_reencode(buffer.data(), count, kNormalizeOptions);
+  if (length < 0) return false;
+  out->assign(reinterpret_cast<const char*>(buffer.data()),
+              static_cast<size_t>(length));
+  return true;
+}
+
+uint64_t HashUnicodeWord(std::string_view word) {
+  thread_local std::string normalized;
+  if (!NormalizeInto(word, &normalized)) {
+    return internal::HashWordBytes(word.data(), word.size());
+  }
+  return internal::HashWordBytes(normalized.data(), normalized.size());
+}
+
+inline uint64_t HashAsciiWord(const unsigned char* p, size_t len) {
+  if (len <= 16) {
+    unsigned char slot[16] = {0};
+    for (size_t k = 0; k < len; ++k) {
+      const unsigned char c = p[k];
+      slot[k] = c | static_cast<unsigned char>((c - 'A' < 26u) << 5);
+    }
+    return internal::HashWordSlot(slot);
+  }
+  thread_local std::string lowered;
+  lowered.resize(len);
+  for (size_t k = 0; k < len; ++k) {
+    const unsigned char c = p[k];
+    lowered[k] = static_cast<char>(c | ((c - 'A' < 26u) << 5));
+  }
+  return internal::HashWordBytes(lowered.data(), len);
+}
+
+}  // namespace
+
+void Tokenize(std::string_view text, uint32_t base, std::vector<Token>* out) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      if (!kAsciiWord[c]) {
+        ++i;
+        continue;
+      }
+      size_t j = i + 1;
+      while (j < n && p[j] < 0x80 && kAsciiWord[p[j]]) ++j;
+      if (j == n || p[j] < 0x80) {
+        out->push_back({base + static_cast<uint32_t>(i),
+                        base + static_cast<uint32_t>(j),
+                        HashAsciiWord(p + i, j - i)});
+        i = j;
+        continue;
+      }
+      // The word continues with a non-ASCII byte: take the Unicode path
+      // from the start of the word.
+    }
+    int32_t cp;
+    const int len = Decode(p + i, n - i, &cp);
+    const CodePointClass cls =
+        cp < 0 ? CodePointClass::kSeparator
+               : (cp < 0x80 ? CodePointClass::kWord : Classify(cp));
+    if (cls == CodePointClass::kSeparator || cls == CodePointClass::kJoiner) {
+      i += len;
+      continue;
+    }
+    size_t j = i + len;
+    if (cls == CodePointClass::kSolo) {
+      // One token per character, with the combining marks that follow it.
+      while (j < n) {
+        int32_t next;
+        const int next_len = Decode(p + j, n - j, &next);
+        if (next < 0 || !IsMark(next)) break;
+        j += next_len;
+      }
+    } else {
+      size_t word_end = j;  // excludes trailing joiners
+      while (j < n) {
+        if (p[j] < 0x80) {
+          if (!kAsciiWord[p[j]]) break;
+          ++j;
+          word_end = j;
+          continue;
+        }
+        int32_t next;
+        const int next_len = Decode(p + j, n - j, &next);
+        if (next < 0) break;
+        const CodePointClass next_cls = Classify(next);
+        if (next_cls == CodePointClass::kWord) {
+          j += next_len;
+          word_end = j;
+        } else if (next_cls == CodePointClass::kJoiner) {
+          j += next_len;
+        } else {
+          break;
+        }
+      }
+      j = word_end;
+    }
+    out->push_back({base + static_cast<uint32_t>(i),
+                    base + static_cast<uint32_t>(j),
+                    HashUnicodeWord(text.substr(i, j - i))});
+    i = j;
+  }
+}
+
+std::vector<Token> Tokenize(std::string_view text) {
+  std::vector<Token> tokens;
+  Tokenize(text, 0, &tokens);
+  return tokens;
+}
+
+std::string NormalizeWord(std::string_view word) {
+  std::string out;
+  if (!NormalizeInto(word, &out)) out.assign(word);
+  return out;
+}
+
+}  // namespace newsdedup
