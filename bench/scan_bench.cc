@@ -1,1 +1,276 @@
+// End-to-end scan benchmarks: Reader + Scanner + span report, as the
+// `newsdedup scan` command runs them (without the file write).
+//
+//   ./build/newsdedup_bench --benchmark_filter=Scan
+//
+// BM_Scan_Reuters reads ../shared/data/reuters-2006-2010.jsonl.zst (174 MB
+// decompressed). The data folder is, in order: $NEWSDEDUP_DATA, the
+// compile definition NEWSDEDUP_BENCH_DATA_DIR, "../shared/data" relative to
+// the working directory; the benchmark fails with a message when the file is
+// not there. BM_Scan_Synthetic scans an in-memory corpus with planted exact
+// and near repeats, so a scan figure exists without the data.
 #include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "newsdedup/document.h"
+#include "newsdedup/pipeline.h"
+#include "newsdedup/reader.h"
+#include "newsdedup/report.h"
+
+namespace newsdedup {
+namespace bench {
+
+// Defined in hotloop_bench.cc (same target): an English-like paragraph of
+// `num_words` words, and the byte ranges of its words in `*words`.
+std::string SyntheticParagraph(
+    uint64_t seed, int num_words,
+    std::vector<std::pair<uint32_t, uint32_t>>* words);
+
+namespace {
+
+// SplitMix64, for the corpus layout (which paragraphs are copies).
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : state_(seed) {}
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, n).
+  uint32_t Below(size_t n) {
+    return static_cast<uint32_t>(((Next() >> 32) * n) >> 32);
+  }
+
+ private:
+  uint64_t state_;
+};
+
+std::string DataDir() {
+  if (const char* env = std::getenv("NEWSDEDUP_DATA"); env && *env) return env;
+#ifdef NEWSDEDUP_BENCH_DATA_DIR
+  return NEWSDEDUP_BENCH_DATA_DIR;
+#else
+  return "../shared/data";
+#endif
+}
+
+struct ScanResult {
+  ScanStats stats;
+  uint64_t spans = 0;
+  uint64_t report_bytes = 0;
+};
+
+// Runs the scanner over `docs` (consumed) and formats the report in memory.
+ScanResult FinishScan(Scanner& scanner) {
+  scanner.Finish();
+  ScanResult result;
+  std::string line;
+  scanner.ForEachSpan([&](const SpanRecord& span) {
+    line.clear();
+    AppendSpanJson(span, &line);
+    ++result.spans;
+    result.report_bytes += line.size();
+  });
+  result.stats = scanner.stats();
+  return result;
+}
+
+void BM_Scan_Reuters(benchmark::State& state) {
+  const std::string path = DataDir() + "/reuters-2006-2010.jsonl.zst";
+  if (!std::ifstream(path).good()) {
+    state.SkipWithError((path +
+                         ": not found; set NEWSDEDUP_DATA to the folder "
+                         "that holds it")
+                            .c_str());
+    return;
+  }
+  ScanOptions options;
+  options.threads = static_cast<int>(state.range(0));
+  ScanResult result;
+  uint64_t input_bytes = 0, records = 0, malformed = 0;
+  for (auto _ : state) {
+    auto reader = Reader::Open({path}, ReaderOptions(), [](const Malformed&) {});
+    auto scanner = Scanner::Create(options);
+    if (!reader.ok() || !scanner.ok()) {
+      state.SkipWithError(!reader.ok() ? reader.status().ToString().c_str()
+                                       : scanner.status().ToString().c_str());
+      return;
+    }
+    Document doc;
+    while (true) {
+      absl::StatusOr<bool> more = (*reader)->Next(&doc);
+      if (!more.ok()) {
+        state.SkipWithError(more.status().ToString().c_str());
+        return;
+      }
+      if (!*more) break;
+      (*scanner)->Add(std::move(doc));
+      doc = Document();
+    }
+    result = FinishScan(**scanner);
+    input_bytes = (*reader)->bytes();
+    records = (*reader)->records();
+    malformed = (*reader)->malformed();
+  }
+  // The answer, checked after the single (untimed-twice) run: every record
+  // read, a plausible amount of repetition, and the same result at every
+  // thread count (compared with the first run in this process).
+  static ScanStats first_run;
+  static bool have_first_run = false;
+  if (malformed != 0 || records < 50000 || result.stats.flagged == 0 ||
+      result.spans != result.stats.flagged) {
+    state.SkipWithError(("unexpected result: " + std::to_string(records) +
+                         " records, " + std::to_string(malformed) +
+                         " malformed, " + std::to_string(result.stats.flagged) +
+                         " flagged")
+                            .c_str());
+    return;
+  }
+  if (have_first_run && (first_run.flagged != result.stats.flagged ||
+                         first_run.clusters != result.stats.clusters ||
+                         first_run.flagged_bytes !=
+                             result.stats.flagged_bytes)) {
+    state.SkipWithError("result differs between thread counts");
+    return;
+  }
+  first_run = result.stats;
+  have_first_run = true;
+
+  state.SetBytesProcessed(static_cast<int64_t>(input_bytes) *
+                          static_cast<int64_t>(state.iterations()));
+  state.counters["records"] = static_cast<double>(records);
+  state.counters["paragraphs"] = static_cast<double>(result.stats.paragraphs);
+  state.counters["flagged"] = static_cast<double>(result.stats.flagged);
+  state.counters["index_MB"] =
+      static_cast<double>(result.stats.index_bytes) / 1e6;
+  state.counters["text_MB/s"] = benchmark::Counter(
+      static_cast<double>(result.stats.text_bytes) / 1e6,
+      benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(Scanner::SimdTarget());
+}
+BENCHMARK(BM_Scan_Reuters)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
+
+// 2000 documents of 4-10 paragraphs (15-80 words). Of the paragraphs after
+// the first 100 documents, 15% are exact copies and 10% near copies (one
+// word replaced; only of paragraphs of 30+ words, Jaccard >= 0.8) of
+// earlier original paragraphs, the rest new text.
+struct SyntheticCorpus {
+  std::vector<Document> docs;
+  uint64_t text_bytes = 0;
+  uint64_t planted_exact = 0;
+  uint64_t planted_near = 0;
+};
+
+const SyntheticCorpus& GetSyntheticCorpus() {
+  static const SyntheticCorpus* corpus = [] {
+    auto* c = new SyntheticCorpus;
+    Rng rng(0x5CA11ED);
+    std::vector<std::string> originals;
+    struct Original {
+      std::string text;
+      std::vector<std::pair<uint32_t, uint32_t>> words;
+    };
+    std::vector<Original> long_originals;
+    uint32_t edit = 0;
+    for (int d = 0; d < 2000; ++d) {
+      Document doc;
+      doc.id = "synthetic/" + std::to_string(d);
+      doc.site = "site" + std::to_string(rng.Below(20)) + ".example";
+      const int paragraphs = 4 + static_cast<int>(rng.Below(7));
+      for (int k = 0; k < paragraphs; ++k) {
+        if (k > 0) doc.text += "\n\n";
+        const uint32_t roll = rng.Below(100);
+        if (d >= 100 && roll < 15) {
+          doc.text += originals[rng.Below(originals.size())];
+          ++c->planted_exact;
+        } else if (d >= 100 && roll < 25) {
+          // Replace one word with a token no generated text contains.
+          const Original& src =
+              long_originals[rng.Below(long_originals.size())];
+          const auto [begin, end] = src.words[rng.Below(src.words.size())];
+          doc.text += src.text.substr(0, begin) + "zq" + std::to_string(edit++) +
+                      src.text.substr(end);
+          ++c->planted_near;
+        } else {
+          Original p;
+          p.text = SyntheticParagraph(rng.Next(), 15 + rng.Below(66), &p.words);
+          doc.text += p.text;
+          originals.push_back(p.text);
+          if (p.words.size() >= 30) long_originals.push_back(std::move(p));
+        }
+      }
+      c->text_bytes += doc.text.size();
+      c->docs.push_back(std::move(doc));
+    }
+    return c;
+  }();
+  return *corpus;
+}
+
+void BM_Scan_Synthetic(benchmark::State& state) {
+  const SyntheticCorpus& corpus = GetSyntheticCorpus();
+  ScanOptions options;
+  options.threads = static_cast<int>(state.range(0));
+  ScanResult result;
+  std::vector<Document> docs;
+  for (auto _ : state) {
+    state.PauseTiming();
+    docs = corpus.docs;  // Add() consumes its documents
+    state.ResumeTiming();
+    auto scanner = Scanner::Create(options);
+    if (!scanner.ok()) {
+      state.SkipWithError(scanner.status().ToString().c_str());
+      return;
+    }
+    for (Document& doc : docs) (*scanner)->Add(std::move(doc));
+    result = FinishScan(**scanner);
+  }
+  // Every exact copy is found; near copies (Jaccard >= 0.8 > threshold 0.7)
+  // are found with LSH recall >= 0.95 at the threshold, so at least 90%
+  // here; and nothing beyond what was planted.
+  const ScanStats& s = result.stats;
+  const uint64_t planted = corpus.planted_exact + corpus.planted_near;
+  if (s.flagged_exact < corpus.planted_exact ||
+      s.flagged < corpus.planted_exact + corpus.planted_near * 9 / 10 ||
+      s.flagged > planted || result.spans != s.flagged) {
+    state.SkipWithError(
+        ("flagged " + std::to_string(s.flagged) + " (" +
+         std::to_string(s.flagged_exact) + " exact), planted " +
+         std::to_string(corpus.planted_exact) + " exact + " +
+         std::to_string(corpus.planted_near) + " near")
+            .c_str());
+    return;
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(corpus.text_bytes) *
+                          static_cast<int64_t>(state.iterations()));
+  state.counters["paragraphs"] = static_cast<double>(s.paragraphs);
+  state.counters["flagged"] = static_cast<double>(s.flagged);
+  state.counters["planted"] = static_cast<double>(planted);
+  state.counters["index_MB"] = static_cast<double>(s.index_bytes) / 1e6;
+  state.SetLabel(Scanner::SimdTarget());
+}
+BENCHMARK(BM_Scan_Synthetic)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+}  // namespace
+}  // namespace bench
+}  // namespace newsdedup

@@ -1,1 +1,391 @@
+#include "newsdedup/pipeline.h"
+
 #include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "newsdedup/shingle.h"
+#include "newsdedup/tokenize.h"
+
+namespace newsdedup {
+namespace {
+
+// A span with its location resolved to owned strings, for assertions.
+struct Found {
+  std::string doc;
+  uint32_t start, end;
+  MatchType match;
+  double similarity;
+  Scope scope;
+  uint32_t cluster, count;
+  std::string first_doc;
+  uint32_t first_start, first_end;
+};
+
+std::vector<Found> Scan(const std::vector<Document>& docs,
+                        ScanOptions options = {}) {
+  auto scanner = Scanner::Create(options);
+  EXPECT_TRUE(scanner.ok()) << scanner.status();
+  for (const Document& d : docs) (*scanner)->Add(d);
+  (*scanner)->Finish();
+  std::vector<Found> out;
+  (*scanner)->ForEachSpan([&](const SpanRecord& s) {
+    EXPECT_EQ(s.kind, SpanKind::kParagraph);
+    EXPECT_TRUE(s.has_first);
+    out.push_back({std::string(s.at.doc), s.at.start, s.at.end, s.match,
+                   s.similarity, s.scope, s.cluster, s.count,
+                   std::string(s.first.doc), s.first.start, s.first.end});
+  });
+  return out;
+}
+
+std::string Report(const std::vector<Document>& docs, ScanOptions options) {
+  auto scanner = Scanner::Create(options);
+  EXPECT_TRUE(scanner.ok()) << scanner.status();
+  for (const Document& d : docs) (*scanner)->Add(d);
+  (*scanner)->Finish();
+  std::string out;
+  (*scanner)->ForEachSpan([&](const SpanRecord& s) { AppendSpanJson(s, &out); });
+  return out;
+}
+
+Document Doc(std::string id, std::string site, std::string text) {
+  Document d;
+  d.id = std::move(id);
+  d.site = std::move(site);
+  d.text = std::move(text);
+  return d;
+}
+
+// Random pseudo-words, so generated paragraphs share no phrases by chance.
+class TextGenerator {
+ public:
+  explicit TextGenerator(uint32_t seed) : rng_(seed) {}
+  std::string Word() {
+    static const char* kSyllables[] = {"ka", "lo", "mi", "ren", "tas", "vo",
+                                       "nel", "pri", "du", "sen", "ga", "ter",
+                                       "bu", "fi", "zor", "wen"};
+    std::string w;
+    const int n = 1 + static_cast<int>(rng_() % 3);
+    for (int i = 0; i < n; ++i) w += kSyllables[rng_() % 16];
+    return w;
+  }
+  std::vector<std::string> Words(int n) {
+    std::vector<std::string> words;
+    for (int i = 0; i < n; ++i) words.push_back(Word());
+    return words;
+  }
+  std::mt19937& rng() { return rng_; }
+
+ private:
+  std::mt19937 rng_;
+};
+
+std::string Join(const std::vector<std::string>& words) {
+  std::string s;
+  for (const std::string& w : words) {
+    if (!s.empty()) s += ' ';
+    s += w;
+  }
+  return s + ".";
+}
+
+double ParagraphJaccard(std::string_view a, std::string_view b, int size) {
+  std::vector<uint64_t> sa, sb;
+  ShingleHashes(Tokenize(a), size, &sa);
+  ShingleHashes(Tokenize(b), size, &sb);
+  SortedUnique(&sa);
+  SortedUnique(&sb);
+  return ExactJaccard(sa, sb);
+}
+
+TEST(PipelineTest, ExactRepeatsAcrossAndWithinDocuments) {
+  const std::string p1 =
+      "The council voted on Tuesday to close the old ferry pier for repairs.";
+  const std::string p2 =
+      "Passengers should allow an extra ten minutes for the walk to the quay.";
+  const std::string p3 = "Tickets for the new night train go on sale next month.";
+  std::vector<Document> docs = {
+      Doc("a", "wire", p1 + "\n\n" + p2),
+      Doc("b", "wire", p3 + "\n\n" + p1),           // same site
+      Doc("c", "paper", "  " + p2 + "\n\n" + p2),   // other site, twice
+  };
+  std::vector<Found> found = Scan(docs);
+  ASSERT_EQ(found.size(), 3u);
+  // Input order: document, then offset.
+  EXPECT_EQ(found[0].doc, "b");
+  EXPECT_EQ(found[0].start, p3.size() + 2);
+  EXPECT_EQ(found[0].end, p3.size() + 2 + p1.size());
+  EXPECT_EQ(found[0].first_doc, "a");
+  EXPECT_EQ(found[0].first_start, 0u);
+  EXPECT_EQ(found[0].first_end, p1.size());
+  EXPECT_EQ(found[0].scope, Scope::kSameSite);
+  EXPECT_EQ(found[0].match, MatchType::kExact);
+  EXPECT_EQ(found[0].similarity, 1.0);
+  EXPECT_EQ(found[0].count, 2u);
+
+  EXPECT_EQ(found[1].doc, "c");
+  EXPECT_EQ(found[1].start, 2u);  // leading spaces trimmed
+  EXPECT_EQ(found[1].scope, Scope::kCrossSite);
+  EXPECT_EQ(found[1].first_doc, "a");
+  EXPECT_EQ(found[1].first_start, p1.size() + 2);
+  EXPECT_EQ(found[2].doc, "c");
+  EXPECT_EQ(found[2].first_doc, "a");  // the kept copy is the earliest
+  EXPECT_EQ(found[2].count, 3u);
+  EXPECT_EQ(found[1].cluster, found[2].cluster);
+  EXPECT_NE(found[0].cluster, found[1].cluster);
+}
+
+TEST(PipelineTest, SameDocumentScope) {
+  const std::string p = "A scraper printed this paragraph twice in one page body.";
+  std::vector<Found> found = Scan({Doc("x", "s", p + "\n\n" + p)});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].scope, Scope::kSameDocument);
+  EXPECT_EQ(found[0].start, p.size() + 2);
+}
+
+TEST(PipelineTest, NormalizedCopiesAreExact) {
+  // Case, punctuation, spacing and Unicode compatibility forms differ.
+  std::vector<Document> docs = {
+      Doc("a", "", "Die Stadtwerke erh\xC3\xB6hen die Preise f\xC3\xBCr "
+                   "Fernw\xC3\xA4rme um vier Prozent."),
+      Doc("b", "", "DIE STADTWERKE ERH\xC3\x96HEN  die Preise -- f\xC3\xBCr "
+                   "\xE2\x80\x9C" "Fernw\xC3\xA4rme\xE2\x80\x9D um vier "
+                   "Prozent!")};
+  std::vector<Found> found = Scan(docs);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].match, MatchType::kExact);
+  EXPECT_EQ(found[0].end, docs[1].text.size());
+}
+
+TEST(PipelineTest, NearDuplicateWithOneWordChanged) {
+  TextGenerator gen(7);
+  std::vector<std::string> words = gen.Words(30);
+  const std::string original = Join(words);
+  words[15] = "changedword";
+  const std::string edited = Join(words);
+  const std::string other = Join(gen.Words(30));
+  std::vector<Found> found =
+      Scan({Doc("a", "s1", original), Doc("b", "s2", other + "\n\n" + edited)});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].doc, "b");
+  EXPECT_EQ(found[0].match, MatchType::kNear);
+  EXPECT_EQ(found[0].start, other.size() + 2);
+  EXPECT_EQ(found[0].end, other.size() + 2 + edited.size());
+  // The reported similarity is the exact Jaccard of the two shingle sets.
+  const double j = ParagraphJaccard(original, edited, 3);
+  EXPECT_NEAR(found[0].similarity, j, 1e-6);
+  EXPECT_GE(found[0].similarity, 0.7);
+  EXPECT_LT(found[0].similarity, 1.0);
+}
+
+TEST(PipelineTest, UnrelatedParagraphsAreNotFlagged) {
+  TextGenerator gen(11);
+  std::vector<Document> docs;
+  for (int i = 0; i < 200; ++i) {
+    docs.push_back(Doc("d" + std::to_string(i), "s",
+                       Join(gen.Words(40)) + "\n\n" + Join(gen.Words(25))));
+  }
+  EXPECT_TRUE(Scan(docs).empty());
+}
+
+TEST(PipelineTest, ShortParagraphsMatchExactlyOnly) {
+  // Seven words: below min_tokens (8), so a one-word edit is not a match but
+  // an exact copy is.
+  std::vector<Document> docs = {
+      Doc("a", "", "Reporting by Tomas Pell and Ana Ruiz"),
+      Doc("b", "", "Reporting by Tomas Pell and Ana Ortiz"),
+      Doc("c", "", "Reporting by Tomas Pell and Ana Ruiz"),
+      // Below min_exact_tokens (3): never reported.
+      Doc("d", "", "Advertisement"), Doc("e", "", "Advertisement")};
+  std::vector<Found> found = Scan(docs);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].doc, "c");
+  EXPECT_EQ(found[0].first_doc, "a");
+}
+
+TEST(PipelineTest, ClustersDoNotChain) {
+  // B is near A, C is near B but not near A: C must not be reported as a
+  // copy of A, and nothing is reported with similarity below the threshold.
+  TextGenerator gen(3);
+  std::vector<std::string> a = gen.Words(40);
+  std::vector<std::string> b = a, c;
+  for (int i : {5, 30}) b[i] = gen.Word() + "x";
+  c = b;
+  for (int i : {12, 22}) c[i] = gen.Word() + "y";
+  ScanOptions options;
+  options.threshold = 0.6;
+  ASSERT_GE(ParagraphJaccard(Join(a), Join(b), 3), 0.6);
+  ASSERT_GE(ParagraphJaccard(Join(b), Join(c), 3), 0.6);
+  ASSERT_LT(ParagraphJaccard(Join(a), Join(c), 3), 0.6);
+  std::vector<Found> found =
+      Scan({Doc("a", "", Join(a)), Doc("b", "", Join(b)), Doc("c", "", Join(c))},
+           options);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].doc, "b");
+  EXPECT_EQ(found[0].first_doc, "a");
+}
+
+// A planted copy: which document holds it and how long its original is.
+struct Planted {
+  std::string doc;
+  uint32_t start;
+  int original_words;
+  bool edited;
+};
+
+// A corpus with planted copies: originals, exact copies and copies with one
+// inserted word.
+std::vector<Document> PlantedCorpus(uint32_t seed, int docs_count,
+                                    std::vector<std::string>* originals,
+                                    std::vector<Planted>* planted = nullptr) {
+  TextGenerator gen(seed);
+  std::vector<Document> docs;
+  std::vector<int> lengths;
+  for (int d = 0; d < docs_count; ++d) {
+    std::string text;
+    const std::string id = "doc" + std::to_string(d);
+    const int paragraphs = 1 + static_cast<int>(gen.rng()() % 5);
+    for (int p = 0; p < paragraphs; ++p) {
+      if (!text.empty()) text += "\n\n";
+      const uint32_t roll = gen.rng()() % 10;
+      if (roll < 3 && !originals->empty()) {
+        const size_t which = gen.rng()() % originals->size();
+        std::string copy = (*originals)[which];
+        if (roll == 0) {
+          const size_t space = copy.find(' ', copy.size() / 2);
+          copy.insert(space, " inserted");
+        }
+        if (planted != nullptr) {
+          planted->push_back({id, static_cast<uint32_t>(text.size()),
+                              lengths[which], roll == 0});
+        }
+        text += copy;
+      } else {
+        const int n = 8 + static_cast<int>(gen.rng()() % 60);
+        std::string para = Join(gen.Words(n));
+        originals->push_back(para);
+        lengths.push_back(n);
+        text += para;
+      }
+    }
+    docs.push_back(Doc(id, "site" + std::to_string(gen.rng()() % 4), text));
+  }
+  return docs;
+}
+
+TEST(PipelineTest, SameReportForAnyThreadCount) {
+  std::vector<std::string> originals;
+  std::vector<Document> docs = PlantedCorpus(5, 1500, &originals);
+  ScanOptions options;
+  const std::string one = Report(docs, options);
+  ASSERT_FALSE(one.empty());
+  for (int threads : {2, 3, 8}) {
+    options.threads = threads;
+    EXPECT_EQ(Report(docs, options), one) << threads << " threads";
+  }
+}
+
+TEST(PipelineTest, ReportedSpansAreConsistent) {
+  std::vector<std::string> originals;
+  std::vector<Document> docs = PlantedCorpus(9, 800, &originals);
+  std::map<std::string, const Document*> by_id;
+  std::map<std::string, size_t> order;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    by_id[docs[i].id] = &docs[i];
+    order[docs[i].id] = i;
+  }
+  ScanOptions options;
+  std::vector<Found> found = Scan(docs, options);
+  ASSERT_GT(found.size(), 100u);
+  std::map<uint32_t, uint32_t> cluster_members;
+  for (const Found& f : found) ++cluster_members[f.cluster];
+  for (const Found& f : found) {
+    const std::string& text = by_id.at(f.doc)->text;
+    const std::string& first_text = by_id.at(f.first_doc)->text;
+    ASSERT_LT(f.start, f.end);
+    ASSERT_LE(f.end, text.size());
+    const std::string_view span(text.data() + f.start, f.end - f.start);
+    const std::string_view first(first_text.data() + f.first_start,
+                                 f.first_end - f.first_start);
+    // The first occurrence comes earlier in input order.
+    EXPECT_TRUE(order[f.first_doc] < order[f.doc] ||
+                (f.first_doc == f.doc && f.first_end <= f.start));
+    // Reported similarity is the exact Jaccard, at least the threshold.
+    const double j = ParagraphJaccard(span, first, options.shingle_size);
+    EXPECT_NEAR(f.similarity, j, 1e-4);
+    EXPECT_GE(j, options.threshold);
+    if (f.match == MatchType::kExact) {
+      EXPECT_EQ(SequenceHash(Tokenize(span)), SequenceHash(Tokenize(first)));
+    }
+    // count = the kept copy plus every reported member.
+    EXPECT_EQ(f.count, cluster_members[f.cluster] + 1);
+  }
+}
+
+TEST(PipelineTest, RecallOnPlantedCopies) {
+  std::vector<std::string> originals;
+  std::vector<Planted> planted;
+  std::vector<Document> docs = PlantedCorpus(21, 1000, &originals, &planted);
+  std::set<std::pair<std::string, uint32_t>> reported;
+  for (const Found& f : Scan(docs)) reported.insert({f.doc, f.start});
+  // Every exact copy is found; copies of 20+ word paragraphs with one
+  // inserted word are found at least 95% of the time (3-word shingles keep
+  // Jaccard >= 0.8 there, where P(candidate) > 0.99).
+  int exact = 0, exact_found = 0, edited = 0, edited_found = 0;
+  for (const Planted& p : planted) {
+    const bool hit = reported.count({p.doc, p.start}) > 0;
+    if (!p.edited) {
+      ++exact;
+      exact_found += hit;
+    } else if (p.original_words >= 20) {
+      ++edited;
+      edited_found += hit;
+    }
+  }
+  ASSERT_GT(exact, 100);
+  ASSERT_GT(edited, 50);
+  EXPECT_EQ(exact_found, exact);
+  EXPECT_GE(edited_found, edited * 95 / 100) << edited_found << "/" << edited;
+  // Nothing is reported that was not planted.
+  EXPECT_LE(reported.size(), planted.size());
+}
+
+TEST(PipelineTest, OptionsAreValidated) {
+  const struct {
+    const char* name;
+    void (*set)(ScanOptions*);
+  } bad[] = {
+      {"shingle 0", [](ScanOptions* o) { o->shingle_size = 0; }},
+      {"shingle 17", [](ScanOptions* o) { o->shingle_size = 17; }},
+      {"num_perm 100", [](ScanOptions* o) { o->num_perm = 100; }},
+      {"threshold 0", [](ScanOptions* o) { o->threshold = 0; }},
+      {"threshold 1", [](ScanOptions* o) { o->threshold = 1; }},
+      {"bands only", [](ScanOptions* o) { o->bands = 16; }},
+      {"bands x rows too big", [](ScanOptions* o) {
+         o->bands = 20;
+         o->rows = 8;
+       }},
+      {"min_tokens 0", [](ScanOptions* o) { o->min_tokens = 0; }},
+      {"min_exact > min", [](ScanOptions* o) { o->min_exact_tokens = 9; }},
+      {"threads 0", [](ScanOptions* o) { o->threads = 0; }},
+      {"empty field", [](ScanOptions* o) { o->text_field = ""; }},
+  };
+  for (const auto& c : bad) {
+    ScanOptions options;
+    c.set(&options);
+    EXPECT_FALSE(options.Validate().ok()) << c.name;
+    EXPECT_FALSE(Scanner::Create(options).ok()) << c.name;
+  }
+  ScanOptions good;
+  good.bands = 16;
+  good.rows = 8;
+  EXPECT_TRUE(good.Validate().ok());
+}
+
+}  // namespace
+}  // namespace newsdedup

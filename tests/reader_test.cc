@@ -1,1 +1,266 @@
+#include "newsdedup/reader.h"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace newsdedup {
+namespace {
+
+const std::string kTestdata = NEWSDEDUP_TESTDATA;
+
+struct ReadResult {
+  std::vector<Document> docs;
+  std::vector<std::string> errors;
+  absl::Status status;
+  uint64_t malformed = 0;
+  uint64_t bytes = 0;
+};
+
+ReadResult ReadAll(std::vector<std::string> inputs, ReaderOptions options = {}) {
+  ReadResult result;
+  auto reader = Reader::Open(std::move(inputs), options,
+                             [&](const Malformed& m) {
+                               result.errors.push_back(m.ToString());
+                             });
+  if (!reader.ok()) {
+    result.status = reader.status();
+    return result;
+  }
+  Document doc;
+  while (true) {
+    auto more = (*reader)->Next(&doc);
+    if (!more.ok()) {
+      result.status = more.status();
+      break;
+    }
+    if (!*more) break;
+    result.docs.push_back(doc);
+  }
+  result.malformed = (*reader)->malformed();
+  result.bytes = (*reader)->bytes();
+  return result;
+}
+
+std::string TempPath(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("newsdedup_reader_test_" + std::to_string(getpid()) + "_" + name))
+      .string();
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out << bytes;
+}
+
+TEST(ReaderTest, ReadsJsonlFields) {
+  ReadResult r = ReadAll({kTestdata + "/news-sample.jsonl"});
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  ASSERT_EQ(r.docs.size(), 9u);
+  EXPECT_TRUE(r.errors.empty());
+  EXPECT_EQ(r.docs[0].id, "wire/2025-03-04/pier-closed");
+  EXPECT_EQ(r.docs[0].site, "wirewire.example");
+  EXPECT_EQ(r.docs[0].title, "Marlow Harbour closes ferry pier over rotten piles");
+  EXPECT_EQ(r.docs[0].text.substr(0, 13), "MARLOW HARBOU");
+  EXPECT_EQ(r.docs[0].line, 1u);
+  // Site falls back to the host of the url.
+  EXPECT_EQ(r.docs[2].site, "www.coastline-courier.example");
+  // JSON escapes are decoded: the text holds real newlines and quotes.
+  EXPECT_NE(r.docs[0].text.find("\n\n\"We would"), std::string::npos);
+  // Non-ASCII text is decoded as UTF-8 bytes.
+  EXPECT_NE(r.docs[4].text.find("erh\xC3\xB6hen"), std::string::npos);
+  EXPECT_EQ(r.docs[8].line, 9u);
+}
+
+TEST(ReaderTest, GzipAndZstdGiveTheSameDocuments) {
+  ReadResult plain = ReadAll({kTestdata + "/news-sample.jsonl"});
+  ReadResult gz = ReadAll({kTestdata + "/news-sample.jsonl.gz"});
+  ReadResult zst = ReadAll({kTestdata + "/news-sample.jsonl.zst"});
+  ASSERT_TRUE(gz.status.ok()) << gz.status;
+  ASSERT_TRUE(zst.status.ok()) << zst.status;
+  ASSERT_EQ(plain.docs.size(), gz.docs.size());
+  ASSERT_EQ(plain.docs.size(), zst.docs.size());
+  for (size_t i = 0; i < plain.docs.size(); ++i) {
+    EXPECT_EQ(plain.docs[i].text, gz.docs[i].text);
+    EXPECT_EQ(plain.docs[i].text, zst.docs[i].text);
+    EXPECT_EQ(plain.docs[i].id, zst.docs[i].id);
+  }
+  EXPECT_EQ(plain.bytes, gz.bytes);
+  EXPECT_EQ(plain.bytes, zst.bytes);
+}
+
+TEST(ReaderTest, CompressionIsDetectedByContentNotName) {
+  // A zstd file named .jsonl is still decompressed.
+  const std::string path = TempPath("misnamed.jsonl");
+  std::ifstream in(kTestdata + "/news-sample.jsonl.zst", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  WriteFile(path, bytes);
+  ReadResult r = ReadAll({path});
+  std::remove(path.c_str());
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.docs.size(), 9u);
+}
+
+TEST(ReaderTest, MalformedRecordsAreReportedWithFileAndLine) {
+  const std::string path = kTestdata + "/malformed.jsonl";
+  ReadResult r = ReadAll({path});
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  ASSERT_EQ(r.docs.size(), 3u);
+  EXPECT_EQ(r.docs[0].id, "ok/1");
+  EXPECT_EQ(r.docs[1].id, "ok/2");
+  // A record without an id is named by file and line.
+  EXPECT_EQ(r.docs[2].id, path + ":9");
+  EXPECT_EQ(r.malformed, 5u);
+  const std::vector<std::string> expected = {
+      path + ":2: invalid JSON",       path + ":3: missing field \"text\"",
+      path + ":4: non-string field \"text\"",
+      path + ":5: record is not a JSON object",
+      path + ":8: invalid JSON"};
+  ASSERT_EQ(r.errors.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(r.errors[i].substr(0, expected[i].size()), expected[i])
+        << r.errors[i];
+  }
+}
+
+TEST(ReaderTest, StrictStopsAtFirstMalformedRecord) {
+  ReaderOptions options;
+  options.strict = true;
+  ReadResult r = ReadAll({kTestdata + "/malformed.jsonl"}, options);
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_NE(std::string(r.status.message()).find("malformed.jsonl:2:"),
+            std::string::npos)
+      << r.status;
+  EXPECT_EQ(r.docs.size(), 1u);
+}
+
+TEST(ReaderTest, ConfigurableFieldNames) {
+  const std::string path = TempPath("fields.jsonl");
+  WriteFile(path,
+            "{\"key\": 17, \"headline\": \"H\", \"body\": \"B text\", "
+            "\"link\": \"http://News.Example.org:8080/a\"}\n");
+  ReaderOptions options;
+  options.id_field = "key";
+  options.title_field = "headline";
+  options.text_field = "body";
+  options.url_field = "link";
+  ReadResult r = ReadAll({path}, options);
+  std::remove(path.c_str());
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  ASSERT_EQ(r.docs.size(), 1u);
+  EXPECT_EQ(r.docs[0].id, "17");
+  EXPECT_EQ(r.docs[0].title, "H");
+  EXPECT_EQ(r.docs[0].text, "B text");
+  EXPECT_EQ(r.docs[0].site, "news.example.org");
+}
+
+TEST(ReaderTest, TextFilesAndFolders) {
+  ReadResult r = ReadAll({kTestdata + "/text"});
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  ASSERT_EQ(r.docs.size(), 1u);
+  EXPECT_EQ(r.docs[0].id, kTestdata + "/text/pier-article.txt");
+  EXPECT_EQ(r.docs[0].title,
+            "Harbour town demands inquiry into collapse of old ferry pier");
+  EXPECT_EQ(r.docs[0].line, 0u);
+  // The text is the file's bytes, unchanged.
+  std::ifstream in(kTestdata + "/text/pier-article.txt", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  EXPECT_EQ(r.docs[0].text, bytes);
+}
+
+TEST(ReaderTest, FolderFilesAreReadInPathOrder) {
+  const std::string dir = TempPath("dir");
+  std::filesystem::create_directories(dir + "/b");
+  WriteFile(dir + "/b/2.txt", "Second\nbody two\n");
+  WriteFile(dir + "/a.txt", "First\nbody one\n");
+  WriteFile(dir + "/c.jsonl", "{\"id\": \"j\", \"text\": \"json body\"}\n");
+  ReadResult r = ReadAll({dir});
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  ASSERT_EQ(r.docs.size(), 3u);
+  EXPECT_EQ(r.docs[0].title, "First");
+  EXPECT_EQ(r.docs[1].title, "Second");
+  EXPECT_EQ(r.docs[2].id, "j");
+}
+
+TEST(ReaderTest, MissingInputIsAnError) {
+  ReadResult r = ReadAll({kTestdata + "/no-such-file.jsonl"});
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(std::string(r.status.message()).find("no-such-file.jsonl"),
+            std::string::npos);
+  EXPECT_FALSE(ReadAll({}).status.ok());
+}
+
+TEST(ReaderTest, TruncatedCompressedStreamsAreReported) {
+  for (const std::string ext : {".gz", ".zst"}) {
+    std::ifstream in(kTestdata + "/news-sample.jsonl" + ext, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)),
+                      std::istreambuf_iterator<char>());
+    const std::string path = TempPath("truncated.jsonl" + ext);
+    WriteFile(path, bytes.substr(0, bytes.size() * 2 / 3));
+    ReadResult r = ReadAll({path});
+    std::remove(path.c_str());
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.malformed, 1u) << ext;
+    ASSERT_FALSE(r.errors.empty()) << ext;
+    EXPECT_NE(r.errors.back().find("truncated"), std::string::npos)
+        << r.errors.back();
+    EXPECT_LT(r.docs.size(), 9u);
+  }
+}
+
+TEST(ReaderTest, OverlongLineIsMalformedAndReadingContinues) {
+  const std::string path = TempPath("long.jsonl");
+  std::string big = "{\"id\": \"big\", \"text\": \"" + std::string(5000, 'x') +
+                    "\"}\n{\"id\": \"after\", \"text\": \"short\"}\n";
+  WriteFile(path, big);
+  ReaderOptions options;
+  options.max_line_bytes = 1024;
+  ReadResult r = ReadAll({path}, options);
+  std::remove(path.c_str());
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  ASSERT_EQ(r.docs.size(), 1u);
+  EXPECT_EQ(r.docs[0].id, "after");
+  EXPECT_EQ(r.docs[0].line, 2u);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].find(":1: line longer than 1024"), std::string::npos);
+}
+
+TEST(ReaderTest, LastLineWithoutNewlineAndCrlf) {
+  const std::string path = TempPath("crlf.jsonl");
+  WriteFile(path,
+            "{\"id\": \"a\", \"text\": \"one\"}\r\n{\"id\": \"b\", \"text\": "
+            "\"two\"}");
+  ReadResult r = ReadAll({path});
+  std::remove(path.c_str());
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  ASSERT_EQ(r.docs.size(), 2u);
+  EXPECT_EQ(r.docs[1].text, "two");
+}
+
+TEST(ReaderTest, OptionsAreValidated) {
+  ReaderOptions options;
+  options.text_field = "";
+  EXPECT_FALSE(options.Validate().ok());
+  options = ReaderOptions();
+  options.max_line_bytes = 10;
+  EXPECT_FALSE(options.Validate().ok());
+  EXPECT_TRUE(ReaderOptions().Validate().ok());
+}
+
+TEST(ReaderTest, HostOfUrl) {
+  EXPECT_EQ(HostOfUrl("https://www.bbc.co.uk/news/x"), "www.bbc.co.uk");
+  EXPECT_EQ(HostOfUrl("http://user@Example.COM:80/?q"), "example.com");
+  EXPECT_EQ(HostOfUrl("no scheme"), "");
+  EXPECT_EQ(HostOfUrl("https://host"), "host");
+}
+
+}  // namespace
+}  // namespace newsdedup

@@ -1,1 +1,485 @@
+// Tests for the tokenizer: byte ranges into the ORIGINAL text, Unicode
+// normalization of the hashed form (NFKC, case folding, ignorables), the
+// separators of news text, CJK, invalid UTF-8, and a randomized differential
+// check of the ASCII fast path against NormalizeWord + HashWord.
+#include "newsdedup/tokenize.h"
+
 #include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "newsdedup/hash.h"
+
+namespace newsdedup {
+namespace {
+
+using std::string_view_literals::operator""sv;
+using Range = std::pair<uint32_t, uint32_t>;
+
+std::vector<Range> Ranges(const std::vector<Token>& tokens) {
+  std::vector<Range> out;
+  for (const Token& t : tokens) out.emplace_back(t.begin, t.end);
+  return out;
+}
+
+std::vector<std::string> Words(std::string_view text) {
+  std::vector<std::string> out;
+  for (const Token& t : Tokenize(text)) {
+    out.emplace_back(text.substr(t.begin, t.end - t.begin));
+  }
+  return out;
+}
+
+// Strict UTF-8 validation, written independently of utf8proc: rejects
+// overlong forms, surrogates, code points above U+10FFFF and truncation.
+bool IsValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    const unsigned char c = p[i];
+    int len;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (int k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if (len == 3 && cp < 0x800) return false;
+    if (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) return false;
+    if (cp >= 0xD800 && cp <= 0xDFFF) return false;
+    i += len;
+  }
+  return true;
+}
+
+TEST(TokenizeTest, HeaderExample) {
+  const std::string_view text = "Caf\xC3\xA9 \xE2\x80\x9CNews\xE2\x80\x9D";
+  const std::vector<Token> tokens = Tokenize(text);
+  ASSERT_EQ(tokens.size(), 2u);
+  EXPECT_EQ(Ranges(tokens), (std::vector<Range>{{0, 5}, {9, 13}}));
+  EXPECT_EQ(tokens[0].hash, HashWord("caf\xC3\xA9"));
+  EXPECT_EQ(tokens[1].hash, HashWord("news"));
+}
+
+struct RangeCase {
+  const char* name;
+  std::string_view text;
+  std::vector<Range> expected;
+};
+
+// Byte ranges into the original text for the separators and scripts of news
+// copy. Every range is written out by hand from the byte layout.
+const RangeCase kRangeCases[] = {
+    {"empty", ""sv, {}},
+    {"only separators", " .,;:!?-\t\n\"'()[]"sv, {}},
+    {"ascii words", "Syria demands"sv, {{0, 5}, {6, 13}}},
+    {"leading and trailing punctuation", "  (Reuters) -"sv, {{3, 10}}},
+    {"digits are word characters", "On Sept 5, 2017"sv,
+     {{0, 2}, {3, 7}, {8, 9}, {11, 15}}},
+    {"ascii apostrophe splits", "don't"sv, {{0, 3}, {4, 5}}},
+    {"curly apostrophe splits", "don\xE2\x80\x99t"sv, {{0, 3}, {6, 7}}},
+    {"curly double quotes", "\xE2\x80\x9CYes\xE2\x80\x9D"sv, {{3, 6}}},
+    {"guillemets", "\xC2\xAB" "Oui\xC2\xBB"sv, {{2, 5}}},
+    {"nbsp", "10\xC2\xA0km"sv, {{0, 2}, {4, 6}}},
+    {"narrow nbsp and ideographic space",
+     "a\xE2\x80\xAF" "b\xE3\x80\x80" "c"sv,
+     {{0, 1}, {4, 5}, {8, 9}}},
+    {"en dash", "2010\xE2\x80\x93" "2017"sv, {{0, 4}, {7, 11}}},
+    {"em dash", "said\xE2\x80\x94" "and"sv, {{0, 4}, {7, 10}}},
+    {"ascii hyphen", "well-known"sv, {{0, 4}, {5, 10}}},
+    {"ellipsis and bullet", "wait\xE2\x80\xA6" "\xE2\x80\xA2" "go"sv,
+     {{0, 4}, {10, 12}}},
+    {"currency and symbols", "$5 \xE2\x82\xAC" "10 \xC2\xA9" "AFP"sv,
+     {{1, 2}, {6, 8}, {11, 14}}},
+    {"german umlauts", "M\xC3\xBCller sagte: \xC3\x9C" "bernahme gr\xC3\xB6\xC3\x9F" "er"sv,
+     {{0, 7}, {8, 13}, {15, 25}, {26, 34}}},
+    {"word starting non-ascii", "\xC3\x89" "cole"sv, {{0, 6}}},
+    {"combining mark continues an ascii word", "Cafe\xCC\x81 au"sv,
+     {{0, 6}, {7, 9}}},
+    {"cyrillic", "\xD0\x9C\xD0\xBE\xD1\x81\xD0\xBA\xD0\xB2\xD0\xB0 news"sv,
+     {{0, 12}, {13, 17}}},
+    {"cjk one token per character", "\xE4\xB8\xAD\xE6\x96\x87\xE6\x96\xB0\xE9\x97\xBB"sv,
+     {{0, 3}, {3, 6}, {6, 9}, {9, 12}}},
+    {"cjk between latin", "AFP\xE6\x96\xB0\xE9\x97\xBB" "AFP"sv,
+     {{0, 3}, {3, 6}, {6, 9}, {9, 12}}},
+    {"kana", "\xE3\x83\x8B\xE3\x83\xA5\xE3\x83\xBC\xE3\x82\xB9"sv,
+     {{0, 3}, {3, 6}, {6, 9}, {9, 12}}},
+    {"ideographic full stop separates", "\xE4\xB8\xAD\xE3\x80\x82\xE6\x96\x87"sv,
+     {{0, 3}, {6, 9}}},
+    {"emoji is a separator", "hi\xF0\x9F\x98\x80there"sv, {{0, 2}, {6, 11}}},
+    {"soft hyphen inside a word", "co\xC2\xAD" "operation"sv, {{0, 13}}},
+    {"zero-width joiner inside a word", "ab\xE2\x80\x8D" "cd"sv, {{0, 7}}},
+    {"trailing soft hyphen is not part of the word", "co\xC2\xAD op"sv,
+     {{0, 2}, {5, 7}}},
+    {"leading joiner and bom are not part of the word",
+     "\xEF\xBB\xBFNews \xE2\x80\x8D" "x"sv,
+     {{3, 7}, {11, 12}}},
+    {"long ascii word", "internationalization is"sv, {{0, 20}, {21, 23}}},
+};
+
+TEST(TokenizeTest, RangesIntoOriginalBytes) {
+  for (const RangeCase& c : kRangeCases) {
+    SCOPED_TRACE(c.name);
+    const std::vector<Token> tokens = Tokenize(c.text);
+    EXPECT_EQ(Ranges(tokens), c.expected);
+    for (const Token& t : tokens) {
+      EXPECT_TRUE(IsValidUtf8(c.text.substr(t.begin, t.end - t.begin)));
+    }
+  }
+}
+
+TEST(TokenizeTest, TokenHashIsTheHashOfTheNormalizedOriginalBytes) {
+  // The contract of Token::hash, checked on every case above: whichever path
+  // (ASCII or Unicode) produced the token, the hash is
+  // HashWord(NormalizeWord(original bytes)).
+  for (const RangeCase& c : kRangeCases) {
+    SCOPED_TRACE(c.name);
+    for (const Token& t : Tokenize(c.text)) {
+      EXPECT_EQ(t.hash, HashWord(NormalizeWord(
+                            c.text.substr(t.begin, t.end - t.begin))))
+          << "token [" << t.begin << ", " << t.end << ")";
+    }
+  }
+}
+
+struct NormalizeCase {
+  const char* name;
+  std::string_view word;
+  std::string_view normalized;
+};
+
+const NormalizeCase kNormalizeCases[] = {
+    {"ascii lower", "news"sv, "news"sv},
+    {"ascii case", "NeWs"sv, "news"sv},
+    {"digits", "2017"sv, "2017"sv},
+    {"sharp s folds to ss", "Stra\xC3\x9F" "e"sv, "strasse"sv},
+    {"capital sharp s folds to ss", "STRA\xE1\xBA\x9E" "E"sv, "strasse"sv},
+    {"upper umlaut", "\xC3\x9C" "BER"sv, "\xC3\xBC" "ber"sv},
+    {"decomposed accent composes", "Cafe\xCC\x81"sv, "caf\xC3\xA9"sv},
+    {"fi ligature", "\xEF\xAC\x81le"sv, "file"sv},
+    {"fullwidth letters", "\xEF\xBC\xAE\xEF\xBC\xA5\xEF\xBC\xB7\xEF\xBC\xB3"sv,
+     "news"sv},
+    {"fullwidth digits", "\xEF\xBC\x92\xEF\xBC\x90"sv, "20"sv},
+    {"superscript two", "x\xC2\xB2"sv, "x2"sv},
+    {"roman numeral", "\xE2\x85\xAB"sv, "xii"sv},
+    {"greek final sigma", "\xCE\xA3\xCE\x9F\xCF\x82"sv,
+     "\xCF\x83\xCE\xBF\xCF\x83"sv},
+    {"cyrillic", "\xD0\x9C\xD0\x9E\xD0\xA1"sv, "\xD0\xBC\xD0\xBE\xD1\x81"sv},
+    {"soft hyphen removed", "co\xC2\xAD" "op"sv, "coop"sv},
+    {"zero-width joiner removed", "ab\xE2\x80\x8D" "cd"sv, "abcd"sv},
+    {"invalid utf-8 unchanged", "ab\xFF" "cd"sv, "ab\xFF" "cd"sv},
+    {"truncated sequence unchanged", "ab\xC3"sv, "ab\xC3"sv},
+};
+
+TEST(NormalizeWordTest, Table) {
+  for (const NormalizeCase& c : kNormalizeCases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(NormalizeWord(c.word), c.normalized);
+  }
+}
+
+struct EqualHashCase {
+  const char* name;
+  std::string_view a;
+  std::string_view b;
+};
+
+// Each side is one token; the two tokens must hash the same.
+const EqualHashCase kEqualHashCases[] = {
+    {"ascii case folding", "News"sv, "news"sv},
+    {"ascii all caps", "REUTERS"sv, "reuters"sv},
+    {"long ascii word case", "INTERNATIONALIZATION"sv,
+     "internationalization"sv},
+    {"sharp s vs SS", "Stra\xC3\x9F" "e"sv, "STRASSE"sv},
+    {"fi ligature vs fi", "\xEF\xAC\x81le"sv, "file"sv},
+    {"fullwidth vs ascii", "\xEF\xBC\xAE\xEF\xBC\xA5\xEF\xBC\xB7\xEF\xBC\xB3"sv,
+     "NEWS"sv},
+    {"fullwidth digits vs ascii", "\xEF\xBC\x92\xEF\xBC\x90\xEF\xBC\x91\xEF\xBC\x97"sv,
+     "2017"sv},
+    // An ASCII-looking start takes the Unicode path once a non-ASCII byte
+    // follows; the result must match the precomposed word.
+    {"decomposed vs precomposed", "Cafe\xCC\x81"sv, "CAF\xC3\x89"sv},
+    {"umlaut case", "\xC3\x9C" "bernahme"sv, "\xC3\xBC" "BERNAHME"sv},
+    // Ignorables are removed, so the Unicode-path word hashes like the
+    // ASCII fast-path word.
+    {"soft hyphen vs plain", "co\xC2\xAD" "operation"sv, "cooperation"sv},
+    {"zwj vs plain", "ab\xE2\x80\x8D" "cd"sv, "abcd"sv},
+    {"soft hyphen in a long word", "interna\xC2\xADtionalization"sv,
+     "internationalization"sv},
+    {"greek case", "\xCE\xA3\xCE\x9F\xCE\xA6\xCE\x99\xCE\x91"sv,
+     "\xCF\x83\xCE\xBF\xCF\x86\xCE\xB9\xCE\xB1"sv},
+};
+
+TEST(TokenizeTest, EquivalentWordsHashEqual) {
+  for (const EqualHashCase& c : kEqualHashCases) {
+    SCOPED_TRACE(c.name);
+    const std::vector<Token> a = Tokenize(c.a);
+    const std::vector<Token> b = Tokenize(c.b);
+    ASSERT_EQ(a.size(), 1u);
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_EQ(a[0].hash, b[0].hash);
+    // The whole word is the token: nothing trimmed, nothing split.
+    EXPECT_EQ(a[0].end, c.a.size());
+    EXPECT_EQ(b[0].end, c.b.size());
+  }
+}
+
+TEST(TokenizeTest, DifferentWordsHashDifferently) {
+  const std::pair<std::string_view, std::string_view> kPairs[] = {
+      {"news"sv, "new"sv},
+      {"cafe"sv, "caf\xC3\xA9"sv},  // accents are not stripped
+      {"uber"sv, "\xC3\xBC" "ber"sv},
+      {"abcdefghijklmnop"sv, "abcdefghijklmnopq"sv},
+      {"\xE4\xB8\xAD"sv, "\xE6\x96\x87"sv},
+  };
+  for (const auto& [a, b] : kPairs) {
+    const std::vector<Token> ta = Tokenize(a);
+    const std::vector<Token> tb = Tokenize(b);
+    ASSERT_EQ(ta.size(), 1u) << a;
+    ASSERT_EQ(tb.size(), 1u) << b;
+    EXPECT_NE(ta[0].hash, tb[0].hash) << a << " vs " << b;
+  }
+}
+
+TEST(TokenizeTest, AsciiFastPathMatchesUnicodePath) {
+  // The same ASCII word, once alone (fast path) and once followed by a
+  // non-ASCII letter of another token... cannot happen: a following letter
+  // joins the word. Instead compare the word followed by a CJK character
+  // (Unicode path, the CJK character is its own token) with the word alone.
+  for (std::string_view word :
+       {"a"sv, "News"sv, "REUTERS"sv, "abcdefghijklmnop"sv,
+        "ABCDEFGHIJKLMNOPQ"sv, "Internationalization2017"sv}) {
+    SCOPED_TRACE(word);
+    const std::vector<Token> fast = Tokenize(word);
+    const std::string mixed = std::string(word) + "\xE6\x96\xB0";
+    const std::vector<Token> slow = Tokenize(mixed);
+    ASSERT_EQ(fast.size(), 1u);
+    ASSERT_EQ(slow.size(), 2u);
+    EXPECT_EQ(slow[0].begin, 0u);
+    EXPECT_EQ(slow[0].end, word.size());
+    EXPECT_EQ(slow[0].hash, fast[0].hash);
+    // And the word followed by an invalid byte, also the Unicode path.
+    const std::string invalid = std::string(word) + "\xFF";
+    const std::vector<Token> bad = Tokenize(invalid);
+    ASSERT_EQ(bad.size(), 1u);
+    EXPECT_EQ(bad[0].end, word.size());
+    EXPECT_EQ(bad[0].hash, fast[0].hash);
+  }
+}
+
+TEST(TokenizeTest, CjkTokensAreOneCharacterEach) {
+  const std::string_view text = "\xE4\xB8\xAD\xE6\x96\x87\xE6\x96\xB0\xE9\x97\xBB";
+  const std::vector<Token> tokens = Tokenize(text);
+  ASSERT_EQ(tokens.size(), 4u);
+  for (size_t k = 0; k < tokens.size(); ++k) {
+    EXPECT_EQ(tokens[k].begin, 3 * k);
+    EXPECT_EQ(tokens[k].end, 3 * k + 3);
+    EXPECT_EQ(tokens[k].hash, HashWord(text.substr(3 * k, 3)));
+  }
+  EXPECT_NE(tokens[0].hash, tokens[1].hash);
+}
+
+struct InvalidCase {
+  const char* name;
+  std::string_view text;
+  std::vector<Range> expected;
+  std::vector<std::string_view> normalized;  // expected hashed form per token
+};
+
+const InvalidCase kInvalidCases[] = {
+    {"lone 0xFF between words", "abc\xFF" "def"sv, {{0, 3}, {4, 7}},
+     {"abc"sv, "def"sv}},
+    {"lone continuation byte", "\x80" "abc \x80"sv, {{1, 4}}, {"abc"sv}},
+    {"truncated 2-byte at end", "Caf\xC3"sv, {{0, 3}}, {"caf"sv}},
+    {"truncated 2-byte then ascii", "Caf\xC3 x"sv, {{0, 3}, {5, 6}},
+     {"caf"sv, "x"sv}},
+    {"truncated 3-byte then word", "\xE4\xB8" "abc"sv, {{2, 5}}, {"abc"sv}},
+    {"truncated 4-byte before cjk", "\xF0\x9F\x98\xE4\xB8\xAD"sv, {{3, 6}},
+     {"\xE4\xB8\xAD"sv}},
+    {"overlong slash", "a\xC0\xAF" "b"sv, {{0, 1}, {3, 4}}, {"a"sv, "b"sv}},
+    {"overlong 3-byte", "a\xE0\x80\xAF" "b"sv, {{0, 1}, {4, 5}},
+     {"a"sv, "b"sv}},
+    {"surrogate", "x\xED\xA0\x80y"sv, {{0, 1}, {4, 5}}, {"x"sv, "y"sv}},
+    {"above U+10FFFF", "x\xF4\x90\x80\x80y"sv, {{0, 1}, {5, 6}},
+     {"x"sv, "y"sv}},
+    {"invalid inside a non-ascii word", "\xC3\xBC\xFF\xC3\xBC"sv,
+     {{0, 2}, {3, 5}}, {"\xC3\xBC"sv, "\xC3\xBC"sv}},
+    {"invalid after a joiner", "ab\xE2\x80\x8D\xFF" "cd"sv,
+     {{0, 2}, {6, 8}}, {"ab"sv, "cd"sv}},
+    {"only invalid bytes", "\xFF\xFE\xC0\xC1\xF5\xF8"sv, {}, {}},
+};
+
+TEST(TokenizeTest, InvalidUtf8IsASeparatorAndKeepsOffsets) {
+  for (const InvalidCase& c : kInvalidCases) {
+    SCOPED_TRACE(c.name);
+    const std::vector<Token> tokens = Tokenize(c.text);
+    ASSERT_EQ(Ranges(tokens), c.expected);
+    ASSERT_EQ(tokens.size(), c.normalized.size());
+    for (size_t k = 0; k < tokens.size(); ++k) {
+      EXPECT_EQ(tokens[k].hash, HashWord(c.normalized[k])) << "token " << k;
+    }
+  }
+}
+
+TEST(TokenizeTest, BaseIsAddedAndTokensAreAppended) {
+  const std::string_view text = "Caf\xC3\xA9 \xE4\xB8\xAD news";
+  const std::vector<Token> plain = Tokenize(text);
+  ASSERT_EQ(plain.size(), 3u);
+  std::vector<Token> out = {{1, 2, 3}};  // existing content is kept
+  Tokenize(text, 1000, &out);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0].begin, 1u);
+  EXPECT_EQ(out[0].hash, 3u);
+  for (size_t k = 0; k < plain.size(); ++k) {
+    EXPECT_EQ(out[k + 1].begin, plain[k].begin + 1000);
+    EXPECT_EQ(out[k + 1].end, plain[k].end + 1000);
+    EXPECT_EQ(out[k + 1].hash, plain[k].hash);
+  }
+}
+
+// Random text mixing ASCII words, punctuation, multi-byte letters,
+// separators, joiners, CJK and raw invalid bytes.
+std::string RandomText(std::mt19937_64& rng, size_t pieces) {
+  static const std::string_view kPieces[] = {
+      "a"sv, "Z"sv, "7"sv, " "sv, "."sv, "'"sv, "\n"sv, "-"sv,
+      "\xC3\xA9"sv,                  // é
+      "\xC3\x9F"sv,                  // ß
+      "\xCC\x81"sv,                  // combining acute
+      "\xC2\xA0"sv,                  // NBSP
+      "\xC2\xAD"sv,                  // soft hyphen
+      "\xE2\x80\x8D"sv,              // ZWJ
+      "\xE2\x80\x94"sv,              // em dash
+      "\xE2\x80\x9C"sv,              // left double quote
+      "\xE4\xB8\xAD"sv,              // CJK
+      "\xEF\xAC\x81"sv,              // fi ligature
+      "\xEF\xBC\xAE"sv,              // fullwidth N
+      "\xF0\x9F\x98\x80"sv,          // emoji
+      "\xD0\x9C"sv,                  // Cyrillic
+      "\xFF"sv, "\x80"sv, "\xC3"sv,  // invalid / truncated
+      "\xE4\xB8"sv, "\xF0\x9F"sv, "\xC0\xAF"sv, "\xED\xA0\x80"sv,
+  };
+  std::string text;
+  std::uniform_int_distribution<size_t> pick(0, std::size(kPieces) - 1);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_int_distribution<int> coin(0, 9);
+  for (size_t k = 0; k < pieces; ++k) {
+    if (coin(rng) == 0) {
+      text.push_back(static_cast<char>(byte(rng)));  // any byte at all
+    } else {
+      text += kPieces[pick(rng)];
+    }
+  }
+  return text;
+}
+
+TEST(TokenizeTest, RandomBytesKeepTheInvariants) {
+  std::mt19937_64 rng(20240611);
+  size_t total_tokens = 0;
+  for (int round = 0; round < 3000; ++round) {
+    const std::string text = RandomText(rng, round % 64);
+    SCOPED_TRACE(testing::Message() << "round " << round);
+    std::vector<Token> tokens;
+    Tokenize(text, 0, &tokens);
+    total_tokens += tokens.size();
+    uint32_t previous_end = 0;
+    for (const Token& t : tokens) {
+      ASSERT_LT(t.begin, t.end);
+      ASSERT_LE(t.end, text.size());
+      ASSERT_GE(t.begin, previous_end);  // ordered, non-overlapping
+      previous_end = t.end;
+      const std::string_view bytes =
+          std::string_view(text).substr(t.begin, t.end - t.begin);
+      // A token is valid UTF-8, so it starts and ends on character
+      // boundaries of the original text.
+      ASSERT_TRUE(IsValidUtf8(bytes));
+      for (char ch : bytes) {
+        const auto u = static_cast<unsigned char>(ch);
+        // ASCII inside a token is only ever letters and digits.
+        if (u < 0x80) ASSERT_TRUE(std::isalnum(u)) << int{u};
+      }
+      ASSERT_EQ(t.hash, HashWord(NormalizeWord(bytes)));
+    }
+    // Every ASCII letter or digit belongs to some token.
+    size_t k = 0;
+    for (size_t pos = 0; pos < text.size(); ++pos) {
+      const auto u = static_cast<unsigned char>(text[pos]);
+      if (u >= 0x80 || !std::isalnum(u)) continue;
+      while (k < tokens.size() && tokens[k].end <= pos) ++k;
+      ASSERT_LT(k, tokens.size()) << "byte " << pos;
+      ASSERT_LE(tokens[k].begin, pos) << "byte " << pos;
+    }
+    // The base shifts every token and changes nothing else.
+    std::vector<Token> shifted;
+    Tokenize(text, 77, &shifted);
+    ASSERT_EQ(shifted.size(), tokens.size());
+    for (size_t j = 0; j < tokens.size(); ++j) {
+      ASSERT_EQ(shifted[j].begin, tokens[j].begin + 77);
+      ASSERT_EQ(shifted[j].end, tokens[j].end + 77);
+      ASSERT_EQ(shifted[j].hash, tokens[j].hash);
+    }
+  }
+  EXPECT_GT(total_tokens, 10000u);  // the generator produces real words
+}
+
+TEST(TokenizeTest, AppendingASeparatedSuffixDoesNotChangeEarlierTokens) {
+  // Tokenization is local: whatever follows a separator cannot change the
+  // tokens before it (no state leaks across words, e.g. via thread_local
+  // buffers of the Unicode path).
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 500; ++round) {
+    const std::string head = RandomText(rng, 20);
+    const std::string tail = RandomText(rng, 20);
+    const std::vector<Token> alone = Tokenize(head + " ");
+    const std::vector<Token> joined = Tokenize(head + " " + tail);
+    ASSERT_GE(joined.size(), alone.size());
+    for (size_t k = 0; k < alone.size(); ++k) {
+      ASSERT_EQ(joined[k].begin, alone[k].begin);
+      ASSERT_EQ(joined[k].end, alone[k].end);
+      ASSERT_EQ(joined[k].hash, alone[k].hash);
+    }
+  }
+}
+
+TEST(TokenizeTest, LongUnicodeWordGrowsTheNormalizerBuffer) {
+  // 400 decomposable characters exceed the initial 256-code-point buffer.
+  std::string word;
+  std::string expected;
+  for (int k = 0; k < 400; ++k) {
+    word += "\xC3\x89";  // É
+    expected += "e\xCC\x81";
+  }
+  const std::vector<Token> tokens = Tokenize(word);
+  ASSERT_EQ(tokens.size(), 1u);
+  EXPECT_EQ(tokens[0].end, word.size());
+  std::string folded;
+  for (int k = 0; k < 400; ++k) folded += "\xC3\xA9";  // é
+  EXPECT_EQ(NormalizeWord(word), folded);
+  EXPECT_EQ(tokens[0].hash, HashWord(folded));
+  // And a short word afterwards is still normalized correctly.
+  EXPECT_EQ(NormalizeWord("\xC3\x89t\xC3\xA9"), "\xC3\xA9t\xC3\xA9");
+  (void)expected;
+}
+
+}  // namespace
+}  // namespace newsdedup

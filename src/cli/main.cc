@@ -119,8 +119,9 @@ int RunScan(ScanFlags& flags) {
   while (true) {
     auto more = (*reader)->Next(&doc);
     if (!more.ok()) {
-      std::cerr << "newsdedup: " << more.status().message()
-                << " (--strict: stopping at the first malformed record)\n";
+      // The record itself was reported through the callback above.
+      std::cerr << "newsdedup: stopped at the first malformed record "
+                   "(--strict)\n";
       return 1;
     }
     if (!*more) break;
@@ -242,7 +243,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every usage error exits 2.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   if (scan->parsed()) return RunScan(flags);
   return 2;

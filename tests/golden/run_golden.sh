@@ -1,2 +1,100 @@
-#!/bin/sh
-exit 0
+#!/usr/bin/env bash
+# Golden CLI tests: runs the newsdedup binary on the fixtures in testdata/ and
+# compares its output byte for byte with tests/golden/*.expected.
+#
+#   tests/golden/run_golden.sh BINARY SOURCE_DIR            # check
+#   tests/golden/run_golden.sh BINARY SOURCE_DIR --update   # regenerate
+#
+# Regenerate only after a deliberate change, and read the diff before
+# committing it.
+set -u
+bin=$1
+src=$2
+update=${3:-}
+golden="$src/tests/golden"
+cd "$src" || exit 2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+# check NAME EXPECTED_FILE ACTUAL_FILE
+check() {
+  local name=$1 expected=$2 actual=$3
+  if [ "$update" = "--update" ] && [ ! -e "$tmp/updated.$(basename "$expected")" ]; then
+    cp "$actual" "$expected"
+    touch "$tmp/updated.$(basename "$expected")"
+    echo "updated $name"
+    return
+  fi
+  if cmp -s "$expected" "$actual"; then
+    echo "ok   $name"
+  else
+    echo "FAIL $name: output differs from $expected"
+    diff "$expected" "$actual" | head -20
+    failures=$((failures + 1))
+  fi
+}
+
+# expect_exit NAME CODE COMMAND...
+expect_exit() {
+  local name=$1 code=$2
+  shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ "$rc" -eq "$code" ]; then
+    echo "ok   $name (exit $rc)"
+  else
+    echo "FAIL $name: exit $rc, expected $code"
+    head -5 "$tmp/err"
+    failures=$((failures + 1))
+  fi
+}
+
+"$bin" scan testdata/news-sample.jsonl -q >"$tmp/sample.jsonl"
+check "scan news-sample.jsonl" "$golden/scan_sample.expected" "$tmp/sample.jsonl"
+
+for variant in testdata/news-sample.jsonl.gz testdata/news-sample.jsonl.zst; do
+  "$bin" scan "$variant" -q >"$tmp/variant.jsonl"
+  # Document ids come from the records, so compressed input gives the same
+  # report.
+  check "scan $variant" "$golden/scan_sample.expected" "$tmp/variant.jsonl"
+done
+
+"$bin" scan - -q <testdata/news-sample.jsonl >"$tmp/stdin.jsonl"
+check "scan from stdin" "$golden/scan_sample.expected" "$tmp/stdin.jsonl"
+
+for threads in 2 4; do
+  "$bin" scan testdata/news-sample.jsonl -q --threads "$threads" >"$tmp/threads.jsonl"
+  check "scan with $threads threads" "$golden/scan_sample.expected" "$tmp/threads.jsonl"
+done
+
+"$bin" scan testdata/news-sample.jsonl --report "$tmp/report.jsonl" 2>"$tmp/summary.txt"
+check "scan --report FILE" "$golden/scan_sample.expected" "$tmp/report.jsonl"
+if ! grep -q "9 records (0 malformed)" "$tmp/summary.txt"; then
+  echo "FAIL summary: no record count on stderr"
+  cat "$tmp/summary.txt"
+  failures=$((failures + 1))
+else
+  echo "ok   summary on stderr"
+fi
+
+"$bin" scan testdata/text -q >"$tmp/text.jsonl"
+check "scan testdata/text" "$golden/scan_text.expected" "$tmp/text.jsonl"
+
+"$bin" scan testdata/malformed.jsonl -q >"$tmp/malformed.out" 2>"$tmp/malformed.err"
+cat "$tmp/malformed.out" "$tmp/malformed.err" >"$tmp/malformed.txt"
+check "scan malformed.jsonl (report and diagnostics)" "$golden/scan_malformed.expected" "$tmp/malformed.txt"
+
+expect_exit "--strict stops at a malformed record" 1 "$bin" scan testdata/malformed.jsonl --strict -q
+expect_exit "--help" 0 "$bin" --help
+expect_exit "scan --help" 0 "$bin" scan --help
+expect_exit "missing input file" 1 "$bin" scan testdata/no-such-file.jsonl -q
+expect_exit "threshold out of range" 1 "$bin" scan testdata/news-sample.jsonl --threshold 1.5 -q
+expect_exit "no subcommand" 2 "$bin"
+expect_exit "unknown option" 2 "$bin" scan testdata/news-sample.jsonl --no-such-option
+
+if [ "$failures" -gt 0 ]; then
+  echo "$failures golden check(s) failed"
+  exit 1
+fi
+echo "all golden checks passed"
