@@ -1,7 +1,20 @@
 #include "newsdedup/segment.h"
 
+#include <array>
+
 namespace newsdedup {
 namespace {
+
+constexpr std::array<bool, 256> MakePlainTable() {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) table[c] = true;
+  for (int c : {int{'\n'}, int{' '}, int{'\t'}, int{'\r'}, int{'\f'}, int{'\v'},
+                0xC2, 0xE2, 0xE3}) {
+    table[c] = false;
+  }
+  return table;
+}
+constexpr std::array<bool, 256> kPlain = MakePlainTable();
 
 inline bool IsAsciiSpace(unsigned char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
@@ -134,6 +147,9 @@ std::vector<ByteRange> SegmentParagraphs(std::string_view text,
     }
     line_blank = false;
     ++i;
+    // Fast path: run over bytes that can neither end a line nor start a
+    // space (most of any text) without the per-byte checks above.
+    while (i < n && kPlain[p[i]]) ++i;
   }
   if (line_blank) {
     emit(para_begin, line_begin);
