@@ -159,8 +159,8 @@ const char* MinHasher::TargetName() {
 
 double EstimateJaccard(absl::Span<const uint32_t> a,
                        absl::Span<const uint32_t> b) {
-  const size_t n = std::min(a.size(), b.size());
-  if (n == 0) return 0.0;
+  const size_t n = a.size();
+  if (n == 0 || b.size() != n) return 0.0;
   size_t equal = 0;
   for (size_t i = 0; i < n; ++i) equal += a[i] == b[i];
   return static_cast<double>(equal) / static_cast<double>(n);

@@ -3,9 +3,15 @@
 #include <algorithm>
 #include <atomic>
 #include <thread>
+#include <tuple>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "newsdedup/boilerplate.h"
+#include "newsdedup/caption.h"
+#include "newsdedup/hash.h"
+#include "newsdedup/headline.h"
 #include "newsdedup/lsh.h"
 #include "newsdedup/minhash.h"
 #include "newsdedup/shingle.h"
@@ -48,58 +54,176 @@ absl::Status ScanOptions::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("threads must be in [1, 256], got ", threads));
   }
-  if (text_field.empty()) {
-    return absl::InvalidArgumentError("text field name must not be empty");
+  if (text_field.empty() || title_field.empty()) {
+    return absl::InvalidArgumentError("field names must not be empty");
+  }
+  if (boilerplate_min_docs == 1 || boilerplate_min_docs < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("boilerplate document count must be 0 (off) or >= 2, got ",
+                     boilerplate_min_docs));
+  }
+  if (headline_min_words < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "headline minimum words must be >= 1, got ", headline_min_words));
+  }
+  if (headline_near_min_words < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("headline near-match minimum words must be >= 2, got ",
+                     headline_near_min_words));
   }
   return absl::OkStatus();
 }
 
 namespace {
 
-constexpr uint32_t kNoParagraph = 0xFFFFFFFFu;
+constexpr uint32_t kNone = 0xFFFFFFFFu;
 constexpr size_t kBatchDocuments = 256;
 constexpr size_t kBatchBytes = size_t{16} << 20;
+// Teaser prefixes are learned on short paragraphs only.
+constexpr uint32_t kTeaserMaxWords = 30;
 
-// What the parallel stage computes for one paragraph.
-struct ParagraphSketch {
+enum class UnitKind : uint8_t {
+  kParagraph,     // a paragraph (or what is left of it) matched by content
+  kTitle,         // the headline itself
+  kBodyHeadline,  // the headline repeated in the body
+  kCaption,       // a photo caption or credit (pattern)
+  kRule,          // boilerplate by a rule (pattern)
+};
+
+enum Field : uint8_t { kTitleField = 0, kTextField = 1 };
+
+// What the parallel stage computes for one unit of text.
+struct UnitSketch {
   ByteRange range;
+  Field field = kTextField;
+  UnitKind kind = UnitKind::kParagraph;
   uint32_t tokens = 0;
   uint64_t sequence_hash = 0;
+  uint64_t teaser_key = 0;     // paragraph units: hash of a "LABEL:" prefix
   uint32_t shingle_begin = 0;  // into DocumentSketch::shingles
   uint32_t shingle_end = 0;    // empty: exact matching only
   uint32_t keys_begin = 0;     // into DocumentSketch::band_keys
+  float similarity = 1.0f;     // body headlines: similarity to the title
+  bool exact = true;           // body headlines: same words as the title
 };
 
 struct DocumentSketch {
-  std::vector<ParagraphSketch> paragraphs;
-  std::vector<uint64_t> shingles;   // sorted unique, per paragraph
-  std::vector<uint64_t> band_keys;  // params.bands per sketched paragraph
+  std::vector<UnitSketch> units;      // sorted by (field, begin)
+  std::vector<uint64_t> shingles;     // sorted unique, per paragraph unit
+  std::vector<uint64_t> band_keys;    // params.bands per sketched unit
+  std::vector<uint64_t> title_words;  // headline core, built-in decorations
+                                      // removed
+  uint32_t title_tail_words = 0;      // trailing core words forming a
+                                      // candidate site decoration
+  uint64_t title_tail_hash = 0;
 };
 
-// What is kept per paragraph after matching: 24 bytes.
-struct ParagraphInfo {
+enum class Learned : uint8_t {
+  kNo,
+  kText,    // the same text in many documents of one site
+  kTeaser,  // the same "LABEL:" prefix in many documents of one site
+};
+
+// What is kept per unit after matching.
+struct UnitInfo {
   uint32_t doc;
   uint32_t begin;
   uint32_t end;
-  uint32_t first;      // the cluster's first occurrence (itself if first)
-  float similarity;    // exact Jaccard with `first`
-  uint32_t exact : 1;  // same normalized text as `first`
-  uint32_t cluster : 31;
+  uint32_t first;       // the kept occurrence (itself if kept or pattern)
+  uint32_t exact_root;  // earliest unit with the same normalized text
+  uint32_t group;       // reporting group (kNone: none)
+  float similarity;     // with `first`
+  UnitKind kind;
+  Field field;
+  bool exact;           // same normalized text as `first`
+  Learned boilerplate;  // learned site boilerplate
 };
-static_assert(sizeof(ParagraphInfo) == 24, "keep ParagraphInfo compact");
+
+// Per-title data kept for headline matching at Finish.
+struct TitleData {
+  uint32_t unit;
+  uint32_t site;
+  uint32_t words_begin;  // into Impl::title_words_
+  uint32_t words_count;
+  uint32_t tail_words;
+  uint64_t tail_hash;
+};
+
+inline bool IsSpaceByte(unsigned char c) {
+  return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' ||
+         c == '\v';
+}
+
+// Shrinks [begin, end) of `text` past ASCII whitespace and NBSP.
+void Trim(std::string_view text, uint32_t* begin, uint32_t* end) {
+  while (*begin < *end) {
+    const auto c = static_cast<unsigned char>(text[*begin]);
+    if (IsSpaceByte(c)) {
+      ++*begin;
+    } else if (c == 0xC2 && *begin + 1 < *end &&
+               static_cast<unsigned char>(text[*begin + 1]) == 0xA0) {
+      *begin += 2;
+    } else {
+      break;
+    }
+  }
+  while (*end > *begin) {
+    const auto c = static_cast<unsigned char>(text[*end - 1]);
+    if (IsSpaceByte(c)) {
+      --*end;
+    } else if (c == 0xA0 && *end - 1 > *begin &&
+               static_cast<unsigned char>(text[*end - 2]) == 0xC2) {
+      *end -= 2;
+    } else {
+      break;
+    }
+  }
+}
+
+// Tokens of `tokens` lying inside [begin, end).
+absl::Span<const Token> TokensIn(const std::vector<Token>& tokens,
+                                 uint32_t begin, uint32_t end) {
+  auto lo = std::lower_bound(
+      tokens.begin(), tokens.end(), begin,
+      [](const Token& t, uint32_t offset) { return t.begin < offset; });
+  auto hi = lo;
+  while (hi != tokens.end() && hi->end <= end) ++hi;
+  return absl::Span<const Token>(tokens.data() + (lo - tokens.begin()),
+                                 hi - lo);
+}
+
+std::vector<uint64_t> WordHashes(absl::Span<const Token> tokens) {
+  std::vector<uint64_t> out;
+  out.reserve(tokens.size());
+  for (const Token& t : tokens) out.push_back(t.hash);
+  return out;
+}
+
+bool IsTeaserSeparator(std::string_view gap) {
+  for (char c : gap) {
+    if (c == ':' || c == '|' || c == '>') return true;
+  }
+  // "»" (C2 BB) and "–"/"—" (E2 80 93/94).
+  return gap.find("\xC2\xBB") != std::string_view::npos ||
+         gap.find("\xE2\x80\x93") != std::string_view::npos ||
+         gap.find("\xE2\x80\x94") != std::string_view::npos;
+}
 
 }  // namespace
 
 class Scanner::Impl {
  public:
-  Impl(const ScanOptions& options, MinHasher hasher, LshParams params)
+  Impl(const ScanOptions& options, MinHasher hasher, LshParams params,
+       BoilerplateRules rules, CaptionFinder captions)
       : options_(options),
         hasher_(std::move(hasher)),
         params_(params),
-        index_(params) {}
+        index_(params),
+        rules_(std::move(rules)),
+        captions_(std::move(captions)) {}
 
   void Add(Document doc) {
-    batch_bytes_ += doc.text.size();
+    batch_bytes_ += doc.text.size() + doc.title.size();
     batch_.push_back(std::move(doc));
     if (batch_.size() >= kBatchDocuments || batch_bytes_ >= kBatchBytes) {
       ProcessBatch();
@@ -108,114 +232,230 @@ class Scanner::Impl {
 
   void Finish() {
     ProcessBatch();
-    // Number the clusters with two or more members in order of their first
-    // occurrence.
-    std::vector<uint32_t> size(paragraphs_.size(), 0);
-    for (const ParagraphInfo& p : paragraphs_) {
-      if (p.first != kNoParagraph) ++size[p.first];
-    }
-    uint32_t next_cluster = 1;
-    for (size_t i = 0; i < paragraphs_.size(); ++i) {
-      ParagraphInfo& p = paragraphs_[i];
-      if (p.first == kNoParagraph) continue;
-      if (p.first == i) {
-        p.cluster = size[i] >= 2 ? next_cluster++ : 0;
-      } else {
-        p.cluster = paragraphs_[p.first].cluster;
-      }
-    }
-    cluster_sizes_.assign(next_cluster, 0);
-    for (size_t i = 0; i < paragraphs_.size(); ++i) {
-      const ParagraphInfo& p = paragraphs_[i];
-      if (p.first != kNoParagraph && p.cluster != 0)
-        ++cluster_sizes_[p.cluster];
-      if (p.first != kNoParagraph && p.first != i) {
-        ++stats_.flagged;
-        stats_.flagged_exact += p.exact;
-        stats_.flagged_bytes += p.end - p.begin;
-      }
-    }
-    stats_.clusters = next_cluster - 1;
+    if (options_.news_structure) MatchHeadlines();
+    if (options_.boilerplate_min_docs > 0) LearnBoilerplate();
+    AssignGroups();
     stats_.index_bytes = MemoryBytes();
   }
 
   void ForEachSpan(const std::function<void(const SpanRecord&)>& fn) const {
-    SpanRecord span;
-    span.kind = SpanKind::kParagraph;
-    span.has_first = true;
-    span.at.field = options_.text_field;
-    span.first.field = options_.text_field;
-    for (size_t i = 0; i < paragraphs_.size(); ++i) {
-      const ParagraphInfo& p = paragraphs_[i];
-      if (p.first == kNoParagraph || p.first == i) continue;
-      const ParagraphInfo& f = paragraphs_[p.first];
-      span.at.doc = doc_ids_[p.doc];
-      span.at.start = p.begin;
-      span.at.end = p.end;
-      span.first.doc = doc_ids_[f.doc];
-      span.first.start = f.begin;
-      span.first.end = f.end;
-      span.match = p.exact ? MatchType::kExact : MatchType::kNear;
-      span.similarity = p.exact ? 1.0 : p.similarity;
-      if (p.doc == f.doc) {
-        span.scope = Scope::kSameDocument;
-      } else if (doc_sites_[p.doc] != 0 &&
-                 doc_sites_[p.doc] == doc_sites_[f.doc]) {
-        span.scope = Scope::kSameSite;
-      } else {
-        span.scope = Scope::kCrossSite;
-      }
-      span.cluster = p.cluster;
-      span.count = cluster_sizes_[p.cluster];
-      fn(span);
+    for (size_t i = 0; i < units_.size(); ++i) {
+      SpanRecord span;
+      if (Describe(static_cast<uint32_t>(i), &span)) fn(span);
     }
   }
 
   const ScanStats& stats() const { return stats_; }
 
  private:
-  void SketchDocument(const Document& doc, std::vector<Token>* tokens,
-                      std::vector<uint64_t>* scratch,
-                      std::vector<uint32_t>* signature, DocumentSketch* out) {
-    out->paragraphs.clear();
+  // ---- Parallel stage: one document at a time, no shared writes. ----
+
+  struct Scratch {
+    std::vector<Token> tokens;
+    std::vector<Token> title_tokens;
+    std::vector<uint64_t> shingles;
+    std::vector<uint32_t> signature;
+  };
+
+  void AddParagraphUnit(const Document& doc, const std::vector<Token>& tokens,
+                        uint32_t begin, uint32_t end, Scratch* scratch,
+                        DocumentSketch* out) {
+    Trim(doc.text, &begin, &end);
+    if (begin >= end) return;
+    const absl::Span<const Token> words = TokensIn(tokens, begin, end);
+    if (words.size() < static_cast<size_t>(options_.min_exact_tokens)) return;
+    UnitSketch u;
+    u.range = {begin, end};
+    u.tokens = static_cast<uint32_t>(words.size());
+    u.sequence_hash = SequenceHash(words);
+    u.shingle_begin = u.shingle_end =
+        static_cast<uint32_t>(out->shingles.size());
+    u.keys_begin = static_cast<uint32_t>(out->band_keys.size());
+    if (words.size() >= static_cast<size_t>(options_.min_tokens) &&
+        words.size() >= static_cast<size_t>(options_.shingle_size)) {
+      scratch->shingles.clear();
+      ShingleHashes(words, options_.shingle_size, &scratch->shingles);
+      hasher_.Sketch(scratch->shingles, scratch->signature.data());
+      out->band_keys.resize(out->band_keys.size() + params_.bands);
+      BandKeys(scratch->signature.data(), params_,
+               out->band_keys.data() + u.keys_begin);
+      SortedUnique(&scratch->shingles);
+      out->shingles.insert(out->shingles.end(), scratch->shingles.begin(),
+                           scratch->shingles.end());
+      u.shingle_end = static_cast<uint32_t>(out->shingles.size());
+    }
+    if (options_.news_structure && words.size() <= kTeaserMaxWords) {
+      // "LABEL: anything" where LABEL is 1-4 words: the label is a teaser
+      // prefix candidate, learned when it repeats across a site.
+      for (size_t k = 1; k <= 4 && k < words.size(); ++k) {
+        const std::string_view gap(doc.text.data() + words[k - 1].end,
+                                   words[k].begin - words[k - 1].end);
+        if (IsTeaserSeparator(gap)) {
+          u.teaser_key = SequenceHash(words.subspan(0, k)) | 1;
+          break;
+        }
+      }
+    }
+    out->units.push_back(u);
+  }
+
+  void AddPatternUnit(const Document& doc, const std::vector<Token>& tokens,
+                      UnitKind kind, uint32_t begin, uint32_t end,
+                      DocumentSketch* out) {
+    Trim(doc.text, &begin, &end);
+    if (begin >= end) return;
+    UnitSketch u;
+    u.range = {begin, end};
+    u.kind = kind;
+    const absl::Span<const Token> words = TokensIn(tokens, begin, end);
+    u.tokens = static_cast<uint32_t>(words.size());
+    u.sequence_hash = SequenceHash(words);
+    out->units.push_back(u);
+  }
+
+  // Splits one paragraph of the text field into units.
+  void SketchParagraph(const Document& doc, ByteRange paragraph,
+                       const std::vector<Token>& tokens,
+                       absl::Span<const uint64_t> title_all,
+                       absl::Span<const uint64_t> title_core,
+                       ByteRange title_in_text, Scratch* scratch,
+                       DocumentSketch* out) {
+    uint32_t pos = paragraph.begin, end = paragraph.end;
+    if (!options_.news_structure) {
+      AddParagraphUnit(doc, tokens, pos, end, scratch, out);
+      return;
+    }
+    // The headline line of a text file is the title unit itself.
+    if (title_in_text.end > title_in_text.begin && pos == title_in_text.begin) {
+      pos = std::max(pos, title_in_text.end);
+      Trim(doc.text, &pos, &end);
+      if (pos >= end) return;
+    }
+    // Boilerplate rules: a leading line, a trailer.
+    for (const BoilerplateMatch& m :
+         rules_.MatchAll(std::string_view(doc.text).substr(pos, end - pos))) {
+      const uint32_t b = pos + m.range.begin, e = pos + m.range.end;
+      AddPatternUnit(doc, tokens, UnitKind::kRule, b, e, out);
+      if (b == pos) {
+        pos = e;
+      } else {
+        end = b;
+      }
+    }
+    Trim(doc.text, &pos, &end);
+    if (pos >= end) return;
+    // The headline repeated in the body: the whole paragraph, or its start.
+    if (!title_core.empty()) {
+      const absl::Span<const Token> words = TokensIn(tokens, pos, end);
+      const std::vector<uint64_t> hashes = WordHashes(words);
+      const absl::Span<const uint64_t> w(hashes);
+      UnitSketch u;
+      u.kind = UnitKind::kBodyHeadline;
+      bool found = false;
+      if (w == title_all || w == title_core) {
+        found = true;
+        u.range = {pos, end};
+      } else if (title_core.size() >=
+                     static_cast<size_t>(options_.headline_near_min_words) &&
+                 WithinOneWordEdit(w, title_core)) {
+        found = true;
+        u.range = {pos, end};
+        u.exact = false;
+        u.similarity = static_cast<float>(WordSetJaccard(w, title_core));
+      } else {
+        for (absl::Span<const uint64_t> t : {title_all, title_core}) {
+          if (t.size() >= 4 && w.size() > t.size() &&
+              std::equal(t.begin(), t.end(), w.begin())) {
+            found = true;
+            u.range = {pos, words[t.size() - 1].end};
+            break;
+          }
+        }
+      }
+      if (found) {
+        u.tokens = static_cast<uint32_t>(words.size());
+        out->units.push_back(u);
+        pos = u.range.end;
+        Trim(doc.text, &pos, &end);
+        if (pos >= end) return;
+      }
+    }
+    // Captions: leading and trailing.
+    for (const ByteRange& c :
+         captions_.Find(std::string_view(doc.text).substr(pos, end - pos))) {
+      const uint32_t b = pos + c.begin, e = pos + c.end;
+      AddPatternUnit(doc, tokens, UnitKind::kCaption, b, e, out);
+      if (b == pos) {
+        pos = e;
+      } else {
+        end = b;
+      }
+    }
+    AddParagraphUnit(doc, tokens, pos, end, scratch, out);
+  }
+
+  void SketchDocument(const Document& doc, Scratch* scratch,
+                      DocumentSketch* out) {
+    out->units.clear();
     out->shingles.clear();
     out->band_keys.clear();
-    const std::vector<ByteRange> ranges =
-        SegmentParagraphs(doc.text, options_.segment);
-    tokens->clear();
-    Tokenize(doc.text, 0, tokens);
-    size_t t = 0;
-    for (const ByteRange& range : ranges) {
-      while (t < tokens->size() && (*tokens)[t].begin < range.begin) ++t;
-      size_t u = t;
-      while (u < tokens->size() && (*tokens)[u].end <= range.end) ++u;
-      const absl::Span<const Token> words(tokens->data() + t, u - t);
-      t = u;
-      if (words.size() < static_cast<size_t>(options_.min_exact_tokens)) {
-        continue;
+    out->title_words.clear();
+    out->title_tail_words = 0;
+    out->title_tail_hash = 0;
+    std::vector<Token>& tokens = scratch->tokens;
+    tokens.clear();
+    Tokenize(doc.text, 0, &tokens);
+
+    // The headline: its words, and its core without decorations.
+    std::vector<uint64_t> title_all, title_core;
+    ByteRange title_in_text{0, 0};
+    if (options_.news_structure && !doc.title.empty()) {
+      const bool in_text =
+          doc.title_offset >= 0 &&
+          static_cast<size_t>(doc.title_offset) + doc.title.size() <=
+              doc.text.size();
+      const uint32_t base =
+          in_text ? static_cast<uint32_t>(doc.title_offset) : 0;
+      scratch->title_tokens.clear();
+      Tokenize(doc.title, base, &scratch->title_tokens);
+      const ByteRange core = HeadlineCore(doc.title);
+      const ByteRange tail = HeadlineTail(doc.title);
+      title_all = WordHashes(scratch->title_tokens);
+      title_core = WordHashes(
+          TokensIn(scratch->title_tokens, base + core.begin, base + core.end));
+      if (tail.end > tail.begin && tail.end <= core.end &&
+          tail.begin >= core.begin) {
+        const auto tail_tokens =
+            TokensIn(scratch->title_tokens, base + tail.begin, base + tail.end);
+        if (tail_tokens.size() < title_core.size()) {
+          out->title_tail_words = static_cast<uint32_t>(tail_tokens.size());
+          out->title_tail_hash = SequenceHash(tail_tokens);
+        }
       }
-      ParagraphSketch p;
-      p.range = range;
-      p.tokens = static_cast<uint32_t>(words.size());
-      p.sequence_hash = SequenceHash(words);
-      p.shingle_begin = p.shingle_end =
-          static_cast<uint32_t>(out->shingles.size());
-      p.keys_begin = static_cast<uint32_t>(out->band_keys.size());
-      if (words.size() >= static_cast<size_t>(options_.min_tokens) &&
-          words.size() >= static_cast<size_t>(options_.shingle_size)) {
-        scratch->clear();
-        ShingleHashes(words, options_.shingle_size, scratch);
-        hasher_.Sketch(*scratch, signature->data());
-        out->band_keys.resize(out->band_keys.size() + params_.bands);
-        BandKeys(signature->data(), params_,
-                 out->band_keys.data() + p.keys_begin);
-        SortedUnique(scratch);
-        out->shingles.insert(out->shingles.end(), scratch->begin(),
-                             scratch->end());
-        p.shingle_end = static_cast<uint32_t>(out->shingles.size());
-      }
-      out->paragraphs.push_back(p);
+      out->title_words = title_core;
+      UnitSketch u;
+      u.kind = UnitKind::kTitle;
+      u.field = in_text ? kTextField : kTitleField;
+      uint32_t b = base, e = base + static_cast<uint32_t>(doc.title.size());
+      Trim(in_text ? std::string_view(doc.text) : std::string_view(doc.title),
+           &b, &e);
+      u.range = {b, e};
+      u.tokens = static_cast<uint32_t>(title_all.size());
+      u.sequence_hash = SequenceHash(scratch->title_tokens);
+      if (b < e) out->units.push_back(u);
+      if (in_text) title_in_text = {b, e};
     }
+    for (const ByteRange& paragraph :
+         SegmentParagraphs(doc.text, options_.segment)) {
+      SketchParagraph(doc, paragraph, tokens, title_all, title_core,
+                      title_in_text, scratch, out);
+    }
+    std::stable_sort(out->units.begin(), out->units.end(),
+                     [](const UnitSketch& a, const UnitSketch& b) {
+                       return a.field != b.field
+                                  ? a.field < b.field
+                                  : a.range.begin < b.range.begin;
+                     });
   }
 
   void ProcessBatch() {
@@ -224,11 +464,10 @@ class Scanner::Impl {
     const size_t n = batch_.size();
     std::atomic<size_t> next{0};
     auto work = [&]() {
-      std::vector<Token> tokens;
-      std::vector<uint64_t> scratch;
-      std::vector<uint32_t> signature(hasher_.num_perm());
+      Scratch scratch;
+      scratch.signature.resize(hasher_.num_perm());
       for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
-        SketchDocument(batch_[i], &tokens, &scratch, &signature, &sketches_[i]);
+        SketchDocument(batch_[i], &scratch, &sketches_[i]);
       }
     };
     const int workers = static_cast<int>(std::min<size_t>(options_.threads, n));
@@ -244,6 +483,8 @@ class Scanner::Impl {
     batch_bytes_ = 0;
   }
 
+  // ---- Sequential stage, in input order. ----
+
   uint32_t SiteId(const std::string& site) {
     if (site.empty()) return 0;
     auto [it, inserted] = site_ids_.try_emplace(
@@ -251,64 +492,98 @@ class Scanner::Impl {
     return it->second;
   }
 
-  // Sequential, in input order: assigns every paragraph of `doc` to a
-  // cluster.
   void Match(const Document& doc, const DocumentSketch& sketch) {
     const uint32_t doc_index = static_cast<uint32_t>(doc_ids_.size());
     doc_ids_.push_back(doc.id);
     doc_sites_.push_back(SiteId(doc.site));
     ++stats_.documents;
     stats_.text_bytes += doc.text.size();
-    for (const ParagraphSketch& p : sketch.paragraphs) {
-      ++stats_.paragraphs;
-      const uint32_t id = static_cast<uint32_t>(paragraphs_.size());
-      ParagraphInfo info{doc_index, p.range.begin, p.range.end, id, 1.0f, 1, 0};
-      // 1. Exact repeat of an earlier paragraph: same cluster as it.
-      auto [exact_it, fresh] = exact_.try_emplace(p.sequence_hash, id);
-      if (!fresh) {
-        const ParagraphInfo& earlier = paragraphs_[exact_it->second];
-        info.first = earlier.first;
-        info.similarity = earlier.similarity;
-        info.exact = earlier.exact;
-        paragraphs_.push_back(info);
-        continue;
-      }
-      // 2. Near repeat: the earliest cluster first that verifies.
-      if (p.shingle_end > p.shingle_begin) {
-        const absl::Span<const uint64_t> shingles(
-            sketch.shingles.data() + p.shingle_begin,
-            p.shingle_end - p.shingle_begin);
-        const uint64_t* keys = sketch.band_keys.data() + p.keys_begin;
-        candidates_.clear();
-        index_.ForEachCandidate(keys,
-                                [&](uint32_t c) { candidates_.push_back(c); });
-        std::sort(candidates_.begin(), candidates_.end());
-        candidates_.erase(std::unique(candidates_.begin(), candidates_.end()),
-                          candidates_.end());
-        for (uint32_t c : candidates_) {
-          ++stats_.candidates;
-          const double j = ExactJaccard(shingles, LeaderShingles(c));
-          if (j >= options_.threshold) {
-            info.first = c;
-            info.similarity = static_cast<float>(j);
-            info.exact = 0;
-            break;
+    uint32_t title_unit = kNone;
+    for (const UnitSketch& s : sketch.units) {
+      const uint32_t id = static_cast<uint32_t>(units_.size());
+      UnitInfo info{doc_index, s.range.begin, s.range.end, id,
+                    id,        kNone,         1.0f,        s.kind,
+                    s.field,   true,          Learned::kNo};
+      switch (s.kind) {
+        case UnitKind::kTitle:
+          title_unit = id;
+          titles_.push_back({id, doc_sites_.back(),
+                             static_cast<uint32_t>(title_words_.size()),
+                             static_cast<uint32_t>(sketch.title_words.size()),
+                             sketch.title_tail_words, sketch.title_tail_hash});
+          title_words_.insert(title_words_.end(), sketch.title_words.begin(),
+                              sketch.title_words.end());
+          break;
+        case UnitKind::kBodyHeadline:
+          if (title_unit != kNone) {
+            info.first = title_unit;
+            info.similarity = s.similarity;
+            info.exact = s.exact;
           }
+          break;
+        case UnitKind::kCaption: {
+          // A caption seen before is a repeat of its first occurrence.
+          auto [it, fresh] = caption_roots_.try_emplace(s.sequence_hash, id);
+          if (!fresh) info.first = info.exact_root = it->second;
+          break;
         }
-        if (info.first == id) {
-          // A new cluster: index it and keep its shingle set for
-          // verification.
-          index_.Insert(keys, id);
-          leader_offsets_.try_emplace(
-              id, std::make_pair(static_cast<uint64_t>(leader_shingles_.size()),
-                                 static_cast<uint32_t>(shingles.size())));
-          leader_shingles_.insert(leader_shingles_.end(), shingles.begin(),
-                                  shingles.end());
-          ++stats_.indexed;
+        case UnitKind::kRule: {
+          auto [it, fresh] = rule_roots_.try_emplace(s.sequence_hash, id);
+          info.exact_root = it->second;
+          break;
         }
+        case UnitKind::kParagraph:
+          ++stats_.paragraphs;
+          MatchParagraph(sketch, s, id, &info);
+          if (s.teaser_key != 0) teaser_keys_.emplace(id, s.teaser_key);
+          break;
       }
-      paragraphs_.push_back(info);
+      units_.push_back(info);
     }
+  }
+
+  void MatchParagraph(const DocumentSketch& sketch, const UnitSketch& p,
+                      uint32_t id, UnitInfo* info) {
+    // 1. Exact repeat of an earlier paragraph: the same cluster as it.
+    auto [exact_it, fresh] = exact_.try_emplace(p.sequence_hash, id);
+    if (!fresh) {
+      const UnitInfo& earlier = units_[exact_it->second];
+      info->first = earlier.first;
+      info->exact_root = exact_it->second;
+      info->similarity = earlier.similarity;
+      info->exact = earlier.exact;
+      return;
+    }
+    if (p.shingle_end == p.shingle_begin) return;
+    // 2. Near repeat: the earliest cluster whose kept copy verifies.
+    const absl::Span<const uint64_t> shingles(
+        sketch.shingles.data() + p.shingle_begin,
+        p.shingle_end - p.shingle_begin);
+    const uint64_t* keys = sketch.band_keys.data() + p.keys_begin;
+    candidates_.clear();
+    index_.ForEachCandidate(keys,
+                            [&](uint32_t c) { candidates_.push_back(c); });
+    std::sort(candidates_.begin(), candidates_.end());
+    candidates_.erase(std::unique(candidates_.begin(), candidates_.end()),
+                      candidates_.end());
+    for (uint32_t c : candidates_) {
+      ++stats_.candidates;
+      const double j = ExactJaccard(shingles, LeaderShingles(c));
+      if (j >= options_.threshold) {
+        info->first = c;
+        info->similarity = static_cast<float>(j);
+        info->exact = false;
+        return;
+      }
+    }
+    // A new cluster: index it and keep its shingle set for verification.
+    index_.Insert(keys, id);
+    leader_offsets_.try_emplace(
+        id, std::make_pair(static_cast<uint64_t>(leader_shingles_.size()),
+                           static_cast<uint32_t>(shingles.size())));
+    leader_shingles_.insert(leader_shingles_.end(), shingles.begin(),
+                            shingles.end());
+    ++stats_.indexed;
   }
 
   absl::Span<const uint64_t> LeaderShingles(uint32_t id) const {
@@ -316,17 +591,333 @@ class Scanner::Impl {
     return absl::Span<const uint64_t>(leader_shingles_.data() + offset, size);
   }
 
+  // ---- At Finish: headlines across documents. ----
+
+  void MatchHeadlines() {
+    // Site decorations: a trailing segment repeated across a site's titles.
+    absl::flat_hash_map<std::pair<uint32_t, uint64_t>, uint32_t> tail_counts;
+    for (const TitleData& t : titles_) {
+      if (t.tail_words > 0) ++tail_counts[{t.site, t.tail_hash}];
+    }
+    absl::flat_hash_map<uint64_t, uint32_t> exact_keys;  // -> title index
+    absl::flat_hash_map<uint64_t, std::vector<uint32_t>> near_keys;
+    std::vector<uint64_t> keys;
+    for (uint32_t ti = 0; ti < titles_.size(); ++ti) {
+      TitleData& t = titles_[ti];
+      if (t.tail_words > 0 && tail_counts[{t.site, t.tail_hash}] >= 3) {
+        t.words_count -= t.tail_words;  // learned decoration: drop it
+      }
+      if (t.words_count < static_cast<uint32_t>(options_.headline_min_words)) {
+        continue;
+      }
+      const absl::Span<const uint64_t> words = TitleWords(t);
+      UnitInfo& unit = units_[t.unit];
+      const uint64_t key = Finalize(HashWordsKey(words));
+      auto [it, fresh] = exact_keys.try_emplace(key, ti);
+      if (!fresh) {
+        const UnitInfo& earlier = units_[titles_[it->second].unit];
+        unit.first = earlier.first;
+        unit.exact_root = titles_[it->second].unit;
+        unit.similarity = earlier.similarity;
+        unit.exact = earlier.exact;
+        continue;
+      }
+      keys.clear();
+      DeletionKeys(words, options_.headline_near_min_words, &keys);
+      bool matched = false;
+      if (words.size() >=
+          static_cast<size_t>(options_.headline_near_min_words)) {
+        std::vector<uint32_t> candidates;
+        for (uint64_t k : keys) {
+          auto found = near_keys.find(k);
+          if (found == near_keys.end()) continue;
+          candidates.insert(candidates.end(), found->second.begin(),
+                            found->second.end());
+        }
+        std::sort(candidates.begin(), candidates.end());
+        candidates.erase(std::unique(candidates.begin(), candidates.end()),
+                         candidates.end());
+        for (uint32_t c : candidates) {
+          const absl::Span<const uint64_t> other = TitleWords(titles_[c]);
+          if (WithinOneWordEdit(words, other)) {
+            unit.first = titles_[c].unit;
+            unit.similarity = static_cast<float>(WordSetJaccard(words, other));
+            unit.exact = false;
+            matched = true;
+            break;
+          }
+        }
+      }
+      if (!matched) {
+        // A kept headline: findable by its deletion keys.
+        for (uint64_t k : keys) near_keys[k].push_back(ti);
+      }
+    }
+  }
+
+  static uint64_t HashWordsKey(absl::Span<const uint64_t> words) {
+    uint64_t h = 0x452821E638D01377ULL ^ words.size();
+    for (uint64_t w : words) h = CombineOrdered(h, w);
+    return h;
+  }
+
+  absl::Span<const uint64_t> TitleWords(const TitleData& t) const {
+    return absl::Span<const uint64_t>(title_words_.data() + t.words_begin,
+                                      t.words_count);
+  }
+
+  // ---- At Finish: learned site boilerplate. ----
+
+  void LearnBoilerplate() {
+    const uint32_t min_docs =
+        static_cast<uint32_t>(options_.boilerplate_min_docs);
+    // A document's story: the cluster of its longest paragraph. A story
+    // re-filed five times on one site is not boilerplate of that site; a
+    // line found under five different stories is. So repeats are counted in
+    // distinct stories, not distinct documents. When the paragraph counted
+    // is itself the longest (a long template block), the story is read from
+    // the next longest paragraph with other text; a document with no other
+    // paragraph has no story of its own (kNone) and counts once.
+    struct Longest {
+      uint32_t unit = kNone;
+      uint32_t length = 0;
+    };
+    std::vector<Longest> top1(doc_ids_.size()), top2(doc_ids_.size());
+    for (uint32_t i = 0; i < units_.size(); ++i) {
+      const UnitInfo& u = units_[i];
+      if (u.kind != UnitKind::kParagraph) continue;
+      const uint32_t length = u.end - u.begin;
+      Longest& a = top1[u.doc];
+      Longest& b = top2[u.doc];
+      if (a.unit == kNone || length > a.length) {
+        if (a.unit != kNone && units_[a.unit].exact_root != u.exact_root) b = a;
+        a = {i, length};
+      } else if (units_[a.unit].exact_root != u.exact_root &&
+                 (b.unit == kNone || length > b.length)) {
+        b = {i, length};
+      }
+    }
+    auto story_of = [&](const UnitInfo& u) -> uint32_t {
+      const Longest& a = top1[u.doc];
+      if (units_[a.unit].exact_root != u.exact_root)
+        return units_[a.unit].first;
+      const Longest& b = top2[u.doc];
+      return b.unit == kNone ? kNone : units_[b.unit].first;
+    };
+    absl::flat_hash_set<std::tuple<uint64_t, uint32_t, uint32_t>> seen;
+    absl::flat_hash_map<std::pair<uint32_t, uint32_t>, uint32_t> text_counts;
+    absl::flat_hash_map<std::pair<uint64_t, uint32_t>, uint32_t> teaser_counts;
+    for (uint32_t i = 0; i < units_.size(); ++i) {
+      const UnitInfo& u = units_[i];
+      if (u.kind != UnitKind::kParagraph) continue;
+      const uint32_t site = doc_sites_[u.doc];
+      // Text keys and teaser keys live in different ranges of the set:
+      // exact roots are < 2^32, teaser keys have their top bit set.
+      const uint32_t story = story_of(u);
+      if (seen.insert({u.exact_root, site, story}).second) {
+        ++text_counts[{u.exact_root, site}];
+      }
+      auto teaser = teaser_keys_.find(i);
+      if (teaser != teaser_keys_.end() &&
+          seen.insert({teaser->second | (uint64_t{1} << 63), site, story})
+              .second) {
+        ++teaser_counts[{teaser->second, site}];
+      }
+    }
+    for (uint32_t i = 0; i < units_.size(); ++i) {
+      UnitInfo& u = units_[i];
+      if (u.kind != UnitKind::kParagraph) continue;
+      const uint32_t site = doc_sites_[u.doc];
+      if (text_counts[{u.exact_root, site}] >= min_docs) {
+        u.boilerplate = Learned::kText;
+        continue;
+      }
+      auto teaser = teaser_keys_.find(i);
+      if (teaser != teaser_keys_.end() &&
+          teaser_counts[{teaser->second, site}] >= min_docs) {
+        u.boilerplate = Learned::kTeaser;
+      }
+    }
+    // Copies elsewhere are syndication: the earliest copy that is not
+    // boilerplate is kept. Exact copies of a boilerplate first move to it.
+    absl::flat_hash_map<uint32_t, uint32_t> kept;  // exact root -> kept unit
+    for (uint32_t i = 0; i < units_.size(); ++i) {
+      UnitInfo& u = units_[i];
+      if (u.kind != UnitKind::kParagraph || u.boilerplate != Learned::kNo) {
+        continue;
+      }
+      if (u.first == i || units_[u.first].boilerplate == Learned::kNo ||
+          !u.exact) {
+        continue;
+      }
+      auto [it, fresh] = kept.try_emplace(u.exact_root, i);
+      u.first = it->second;
+      u.similarity = 1.0f;
+    }
+  }
+
+  // ---- Reporting. ----
+
+  // True if unit i is reported.
+  bool Reported(uint32_t i) const {
+    const UnitInfo& u = units_[i];
+    switch (u.kind) {
+      case UnitKind::kCaption:
+      case UnitKind::kRule:
+        return true;
+      case UnitKind::kBodyHeadline:
+        return u.first != i;
+      case UnitKind::kTitle:
+        return u.first != i;
+      case UnitKind::kParagraph:
+        return u.boilerplate != Learned::kNo || u.first != i;
+    }
+    return false;
+  }
+
+  // The group a unit is counted in: its kept copy, or for boilerplate and
+  // pattern units the earliest copy of the same text.
+  uint32_t GroupOf(uint32_t i) const {
+    const UnitInfo& u = units_[i];
+    switch (u.kind) {
+      case UnitKind::kRule:
+        return u.exact_root;
+      case UnitKind::kCaption:
+        return u.exact_root;
+      case UnitKind::kBodyHeadline:
+        // Body repeats of one headline form a group with the headline.
+        return u.first;
+      case UnitKind::kTitle:
+        return u.first;
+      case UnitKind::kParagraph:
+        return u.boilerplate != Learned::kNo ? u.exact_root : u.first;
+    }
+    return i;
+  }
+
+  void AssignGroups() {
+    // Group sizes, counting every member (kept copies too).
+    std::vector<uint32_t> size(units_.size(), 0);
+    for (uint32_t i = 0; i < units_.size(); ++i) {
+      UnitInfo& u = units_[i];
+      u.group = GroupOf(i);
+      ++size[u.group];
+    }
+    group_sizes_ = std::move(size);
+    // Cluster numbers in order of the groups' first members, for groups
+    // with a reported member.
+    cluster_ids_.assign(units_.size(), 0);
+    uint32_t next = 1;
+    for (uint32_t i = 0; i < units_.size(); ++i) {
+      if (!Reported(i)) continue;
+      const uint32_t g = units_[i].group;
+      if (cluster_ids_[g] == 0) cluster_ids_[g] = next++;
+    }
+    // Renumber in order of the group representative, so cluster numbers
+    // follow input order of first occurrences.
+    std::vector<uint32_t> reps;
+    for (uint32_t g = 0; g < units_.size(); ++g) {
+      if (cluster_ids_[g] != 0) reps.push_back(g);
+    }
+    for (uint32_t k = 0; k < reps.size(); ++k) cluster_ids_[reps[k]] = k + 1;
+    stats_.clusters = reps.size();
+    for (uint32_t i = 0; i < units_.size(); ++i) {
+      SpanRecord span;
+      if (!Describe(i, &span)) continue;
+      ++stats_.flagged;
+      stats_.flagged_exact += span.match == MatchType::kExact;
+      stats_.flagged_bytes += span.at.end - span.at.start;
+      ++stats_.spans_by_kind[static_cast<int>(span.kind)];
+      stats_.bytes_by_kind[static_cast<int>(span.kind)] +=
+          span.at.end - span.at.start;
+    }
+  }
+
+  uint32_t GroupCount(uint32_t i) const {
+    const UnitInfo& u = units_[i];
+    uint32_t count = group_sizes_[u.group];
+    // A title that heads its own body repeats but belongs to another
+    // headline group still counts as one occurrence here.
+    if (u.kind == UnitKind::kBodyHeadline && units_[u.group].group != u.group) {
+      ++count;
+    }
+    return count;
+  }
+
+  std::string_view FieldName(Field f) const {
+    return f == kTitleField ? std::string_view(options_.title_field)
+                            : std::string_view(options_.text_field);
+  }
+
+  Scope ScopeBetween(const UnitInfo& a, const UnitInfo& b) const {
+    if (a.doc == b.doc) return Scope::kSameDocument;
+    if (doc_sites_[a.doc] != 0 && doc_sites_[a.doc] == doc_sites_[b.doc]) {
+      return Scope::kSameSite;
+    }
+    return Scope::kCrossSite;
+  }
+
+  bool Describe(uint32_t i, SpanRecord* span) const {
+    if (!Reported(i)) return false;
+    const UnitInfo& u = units_[i];
+    span->at = {doc_ids_[u.doc], FieldName(u.field), u.begin, u.end};
+    span->cluster = cluster_ids_[u.group];
+    span->count = GroupCount(i);
+    span->has_first = u.first != i;
+    span->similarity = u.exact ? 1.0 : u.similarity;
+    span->match = u.exact ? MatchType::kExact : MatchType::kNear;
+    switch (u.kind) {
+      case UnitKind::kTitle:
+      case UnitKind::kBodyHeadline:
+        span->kind = SpanKind::kHeadline;
+        break;
+      case UnitKind::kCaption:
+        span->kind = SpanKind::kCaption;
+        if (!span->has_first) span->match = MatchType::kPattern;
+        break;
+      case UnitKind::kRule:
+        span->kind = SpanKind::kBoilerplate;
+        span->match = MatchType::kPattern;
+        span->has_first = false;
+        break;
+      case UnitKind::kParagraph:
+        if (u.boilerplate != Learned::kNo) {
+          span->kind = SpanKind::kBoilerplate;
+          span->has_first = false;
+          span->match = u.boilerplate == Learned::kText ? MatchType::kExact
+                                                        : MatchType::kPattern;
+          span->similarity = 1.0;
+        } else {
+          span->kind = SpanKind::kParagraph;
+        }
+        break;
+    }
+    if (span->has_first) {
+      const UnitInfo& f = units_[u.first];
+      span->first = {doc_ids_[f.doc], FieldName(f.field), f.begin, f.end};
+      span->scope = ScopeBetween(u, f);
+    } else if (u.kind == UnitKind::kParagraph) {
+      span->scope = Scope::kSameSite;  // learned from one site's documents
+    } else {
+      span->scope = Scope::kSameDocument;  // recognised in this document
+    }
+    return true;
+  }
+
   size_t MemoryBytes() const {
-    return index_.MemoryBytes() +
-           paragraphs_.capacity() * sizeof(ParagraphInfo) +
+    return index_.MemoryBytes() + units_.capacity() * sizeof(UnitInfo) +
            leader_shingles_.capacity() * sizeof(uint64_t) +
-           leader_offsets_.capacity() * 17 + exact_.capacity() * 17;
+           leader_offsets_.capacity() * 17 + exact_.capacity() * 13 +
+           title_words_.capacity() * sizeof(uint64_t) +
+           titles_.capacity() * sizeof(TitleData);
   }
 
   ScanOptions options_;
   MinHasher hasher_;
   LshParams params_;
   LshIndex index_;
+  BoilerplateRules rules_;
+  CaptionFinder captions_;
   std::vector<Document> batch_;
   size_t batch_bytes_ = 0;
   std::vector<DocumentSketch> sketches_;
@@ -335,11 +926,17 @@ class Scanner::Impl {
   std::vector<std::string> doc_ids_;
   std::vector<uint32_t> doc_sites_;  // 0: no site
   absl::flat_hash_map<std::string, uint32_t> site_ids_;
-  std::vector<ParagraphInfo> paragraphs_;
-  absl::flat_hash_map<uint64_t, uint32_t> exact_;  // sequence hash -> first id
+  std::vector<UnitInfo> units_;
+  absl::flat_hash_map<uint64_t, uint32_t> exact_;  // paragraph text -> first
+  absl::flat_hash_map<uint64_t, uint32_t> caption_roots_;
+  absl::flat_hash_map<uint64_t, uint32_t> rule_roots_;
+  absl::flat_hash_map<uint32_t, uint64_t> teaser_keys_;  // unit -> key
   absl::flat_hash_map<uint32_t, std::pair<uint64_t, uint32_t>> leader_offsets_;
   std::vector<uint64_t> leader_shingles_;
-  std::vector<uint32_t> cluster_sizes_;
+  std::vector<TitleData> titles_;
+  std::vector<uint64_t> title_words_;
+  std::vector<uint32_t> group_sizes_;
+  std::vector<uint32_t> cluster_ids_;
   ScanStats stats_;
 };
 
@@ -354,8 +951,22 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(
     if (!chosen.ok()) return chosen.status();
     params = *chosen;
   }
-  return std::unique_ptr<Scanner>(
-      new Scanner(std::make_unique<Impl>(options, std::move(*hasher), params)));
+  BoilerplateRules rules = BoilerplateRules::Empty();
+  if (options.news_structure && options.builtin_rules) {
+    auto builtin = BoilerplateRules::BuiltIn();
+    if (!builtin.ok()) return builtin.status();
+    rules = std::move(*builtin);
+  }
+  if (!options.rules_file.empty()) {
+    if (absl::Status s = rules.AddFromFile(options.rules_file); !s.ok()) {
+      return s;
+    }
+  }
+  auto captions = CaptionFinder::Create();
+  if (!captions.ok()) return captions.status();
+  return std::unique_ptr<Scanner>(new Scanner(
+      std::make_unique<Impl>(options, std::move(*hasher), params,
+                             std::move(rules), std::move(*captions))));
 }
 
 Scanner::Scanner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

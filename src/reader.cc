@@ -6,6 +6,8 @@
 #include <cstring>
 #include <filesystem>
 #include <system_error>
+#include <tuple>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -27,8 +29,9 @@ bool LooksLikeJsonlName(std::string name) {
          absl::EndsWith(name, ".json");
 }
 
-// The first non-blank line of `text`, trimmed of ASCII whitespace.
-std::string FirstLine(const std::string& text) {
+// The first non-blank line of `text`, trimmed of ASCII whitespace, and its
+// offset; -1 when there is none.
+std::pair<std::string, int64_t> FirstLine(const std::string& text) {
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -38,10 +41,10 @@ std::string FirstLine(const std::string& text) {
     while (e > b &&
            (text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\r'))
       --e;
-    if (b < e) return text.substr(b, e - b);
+    if (b < e) return {text.substr(b, e - b), static_cast<int64_t>(b)};
     pos = end + 1;
   }
-  return "";
+  return {"", -1};
 }
 
 }  // namespace
@@ -187,7 +190,7 @@ class Reader::Impl {
       }
     }
     doc->id = current_;
-    doc->title = FirstLine(doc->text);
+    std::tie(doc->title, doc->title_offset) = FirstLine(doc->text);
     doc->site.clear();
     doc->source = current_;
     doc->line = 0;
@@ -214,6 +217,7 @@ class Reader::Impl {
     doc->title.clear();
     doc->text.clear();
     doc->site.clear();
+    doc->title_offset = -1;
     std::string url;
     for (auto field : object) {
       const std::string_view key = field.key;

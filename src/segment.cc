@@ -112,8 +112,22 @@ std::vector<ByteRange> SegmentParagraphs(std::string_view text,
         emit(para_begin, line_begin);
         para_begin = i + 1;
       } else if (options.split_lines) {
+        // Skip trailing whitespace, Unicode spaces included (scraped HTML
+        // often ends a line with &nbsp;), as the paragraph trim does.
         size_t end = i;
-        while (end > line_begin && IsAsciiSpace(p[end - 1])) --end;
+        while (end > line_begin) {
+          if (IsAsciiSpace(p[end - 1])) {
+            --end;
+          } else if (end - line_begin >= 2 &&
+                     UnicodeSpaceLength(p + end - 2, 2) == 2) {
+            end -= 2;
+          } else if (end - line_begin >= 3 &&
+                     UnicodeSpaceLength(p + end - 3, 3) == 3) {
+            end -= 3;
+          } else {
+            break;
+          }
+        }
         if (EndsSentence(p, line_begin, end)) {
           emit(para_begin, i);
           para_begin = i + 1;

@@ -39,6 +39,9 @@ bool IsSolo(int32_t cp) {
 
 CodePointClass Classify(int32_t cp) {
   if (IsSolo(cp)) return CodePointClass::kSolo;
+  // Zero-width space and word joiner's opposite: they separate words even
+  // though they are format characters.
+  if (cp == 0x200B || cp == 0xFEFF) return CodePointClass::kSeparator;
   switch (utf8proc_category(cp)) {
     case UTF8PROC_CATEGORY_LU:
     case UTF8PROC_CATEGORY_LL:

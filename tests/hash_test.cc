@@ -167,8 +167,8 @@ TEST(CombineOrderedTest, IsOrderSensitive) {
 
 TEST(CombineOrderedTest, EveryTranspositionChangesTheResult) {
   // All 24 orderings of four word hashes give 24 distinct states.
-  std::vector<uint64_t> values = {HashWord("a"), HashWord("bc"),
-                                  HashWord("ab"), HashWord("c")};
+  std::vector<uint64_t> values = {HashWord("a"), HashWord("bc"), HashWord("ab"),
+                                  HashWord("c")};
   std::sort(values.begin(), values.end());
   std::set<uint64_t> states;
   int permutations = 0;

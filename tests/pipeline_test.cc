@@ -26,8 +26,16 @@ struct Found {
   uint32_t first_start, first_end;
 };
 
+// Options for the paragraph tests: planted copies repeat across many
+// documents of a site, which would otherwise be learned as boilerplate.
+ScanOptions ParagraphOptions() {
+  ScanOptions options;
+  options.boilerplate_min_docs = 0;
+  return options;
+}
+
 std::vector<Found> Scan(const std::vector<Document>& docs,
-                        ScanOptions options = {}) {
+                        ScanOptions options = ParagraphOptions()) {
   auto scanner = Scanner::Create(options);
   EXPECT_TRUE(scanner.ok()) << scanner.status();
   for (const Document& d : docs) (*scanner)->Add(d);
@@ -49,7 +57,8 @@ std::string Report(const std::vector<Document>& docs, ScanOptions options) {
   for (const Document& d : docs) (*scanner)->Add(d);
   (*scanner)->Finish();
   std::string out;
-  (*scanner)->ForEachSpan([&](const SpanRecord& s) { AppendSpanJson(s, &out); });
+  (*scanner)->ForEachSpan(
+      [&](const SpanRecord& s) { AppendSpanJson(s, &out); });
   return out;
 }
 
@@ -66,9 +75,9 @@ class TextGenerator {
  public:
   explicit TextGenerator(uint32_t seed) : rng_(seed) {}
   std::string Word() {
-    static const char* kSyllables[] = {"ka", "lo", "mi", "ren", "tas", "vo",
-                                       "nel", "pri", "du", "sen", "ga", "ter",
-                                       "bu", "fi", "zor", "wen"};
+    static const char* kSyllables[] = {"ka",  "lo",  "mi",  "ren", "tas", "vo",
+                                       "nel", "pri", "du",  "sen", "ga",  "ter",
+                                       "bu",  "fi",  "zor", "wen"};
     std::string w;
     const int n = 1 + static_cast<int>(rng_() % 3);
     for (int i = 0; i < n; ++i) w += kSyllables[rng_() % 16];
@@ -108,11 +117,12 @@ TEST(PipelineTest, ExactRepeatsAcrossAndWithinDocuments) {
       "The council voted on Tuesday to close the old ferry pier for repairs.";
   const std::string p2 =
       "Passengers should allow an extra ten minutes for the walk to the quay.";
-  const std::string p3 = "Tickets for the new night train go on sale next month.";
+  const std::string p3 =
+      "Tickets for the new night train go on sale next month.";
   std::vector<Document> docs = {
       Doc("a", "wire", p1 + "\n\n" + p2),
-      Doc("b", "wire", p3 + "\n\n" + p1),           // same site
-      Doc("c", "paper", "  " + p2 + "\n\n" + p2),   // other site, twice
+      Doc("b", "wire", p3 + "\n\n" + p1),          // same site
+      Doc("c", "paper", "  " + p2 + "\n\n" + p2),  // other site, twice
   };
   std::vector<Found> found = Scan(docs);
   ASSERT_EQ(found.size(), 3u);
@@ -141,7 +151,8 @@ TEST(PipelineTest, ExactRepeatsAcrossAndWithinDocuments) {
 }
 
 TEST(PipelineTest, SameDocumentScope) {
-  const std::string p = "A scraper printed this paragraph twice in one page body.";
+  const std::string p =
+      "A scraper printed this paragraph twice in one page body.";
   std::vector<Found> found = Scan({Doc("x", "s", p + "\n\n" + p)});
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].scope, Scope::kSameDocument);
@@ -151,11 +162,14 @@ TEST(PipelineTest, SameDocumentScope) {
 TEST(PipelineTest, NormalizedCopiesAreExact) {
   // Case, punctuation, spacing and Unicode compatibility forms differ.
   std::vector<Document> docs = {
-      Doc("a", "", "Die Stadtwerke erh\xC3\xB6hen die Preise f\xC3\xBCr "
-                   "Fernw\xC3\xA4rme um vier Prozent."),
-      Doc("b", "", "DIE STADTWERKE ERH\xC3\x96HEN  die Preise -- f\xC3\xBCr "
-                   "\xE2\x80\x9C" "Fernw\xC3\xA4rme\xE2\x80\x9D um vier "
-                   "Prozent!")};
+      Doc("a", "",
+          "Die Stadtwerke erh\xC3\xB6hen die Preise f\xC3\xBCr "
+          "Fernw\xC3\xA4rme um vier Prozent."),
+      Doc("b", "",
+          "DIE STADTWERKE ERH\xC3\x96HEN  die Preise -- f\xC3\xBCr "
+          "\xE2\x80\x9C"
+          "Fernw\xC3\xA4rme\xE2\x80\x9D um vier "
+          "Prozent!")};
   std::vector<Found> found = Scan(docs);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].match, MatchType::kExact);
@@ -197,11 +211,11 @@ TEST(PipelineTest, ShortParagraphsMatchExactlyOnly) {
   // Seven words: below min_tokens (8), so a one-word edit is not a match but
   // an exact copy is.
   std::vector<Document> docs = {
-      Doc("a", "", "Reporting by Tomas Pell and Ana Ruiz"),
-      Doc("b", "", "Reporting by Tomas Pell and Ana Ortiz"),
-      Doc("c", "", "Reporting by Tomas Pell and Ana Ruiz"),
+      Doc("a", "", "Tickets go on sale at the harbour office"),
+      Doc("b", "", "Tickets go on sale at the station office"),
+      Doc("c", "", "Tickets go on sale at the harbour office"),
       // Below min_exact_tokens (3): never reported.
-      Doc("d", "", "Advertisement"), Doc("e", "", "Advertisement")};
+      Doc("d", "", "Ferry delayed"), Doc("e", "", "Ferry delayed")};
   std::vector<Found> found = Scan(docs);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].doc, "c");
@@ -217,14 +231,14 @@ TEST(PipelineTest, ClustersDoNotChain) {
   for (int i : {5, 30}) b[i] = gen.Word() + "x";
   c = b;
   for (int i : {12, 22}) c[i] = gen.Word() + "y";
-  ScanOptions options;
+  ScanOptions options = ParagraphOptions();
   options.threshold = 0.6;
   ASSERT_GE(ParagraphJaccard(Join(a), Join(b), 3), 0.6);
   ASSERT_GE(ParagraphJaccard(Join(b), Join(c), 3), 0.6);
   ASSERT_LT(ParagraphJaccard(Join(a), Join(c), 3), 0.6);
-  std::vector<Found> found =
-      Scan({Doc("a", "", Join(a)), Doc("b", "", Join(b)), Doc("c", "", Join(c))},
-           options);
+  std::vector<Found> found = Scan(
+      {Doc("a", "", Join(a)), Doc("b", "", Join(b)), Doc("c", "", Join(c))},
+      options);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].doc, "b");
   EXPECT_EQ(found[0].first_doc, "a");
@@ -299,7 +313,7 @@ TEST(PipelineTest, ReportedSpansAreConsistent) {
     by_id[docs[i].id] = &docs[i];
     order[docs[i].id] = i;
   }
-  ScanOptions options;
+  ScanOptions options = ParagraphOptions();
   std::vector<Found> found = Scan(docs, options);
   ASSERT_GT(found.size(), 100u);
   std::map<uint32_t, uint32_t> cluster_members;
@@ -355,6 +369,215 @@ TEST(PipelineTest, RecallOnPlantedCopies) {
   EXPECT_LE(reported.size(), planted.size());
 }
 
+// Every reported span, with kind, for the news-structure tests.
+struct AnySpan {
+  std::string doc, field;
+  uint32_t start, end;
+  SpanKind kind;
+  MatchType match;
+  Scope scope;
+  bool has_first;
+  std::string first_doc, first_field;
+  uint32_t first_start, first_end;
+  uint32_t count;
+};
+
+std::vector<AnySpan> ScanAll(const std::vector<Document>& docs,
+                             ScanOptions options = {}) {
+  auto scanner = Scanner::Create(options);
+  EXPECT_TRUE(scanner.ok()) << scanner.status();
+  for (const Document& d : docs) (*scanner)->Add(d);
+  (*scanner)->Finish();
+  std::vector<AnySpan> out;
+  (*scanner)->ForEachSpan([&](const SpanRecord& s) {
+    out.push_back({std::string(s.at.doc), std::string(s.at.field), s.at.start,
+                   s.at.end, s.kind, s.match, s.scope, s.has_first,
+                   std::string(s.first.doc), std::string(s.first.field),
+                   s.first.start, s.first.end, s.count});
+  });
+  return out;
+}
+
+Document TitledDoc(std::string id, std::string site, std::string title,
+                   std::string text) {
+  Document d = Doc(std::move(id), std::move(site), std::move(text));
+  d.title = std::move(title);
+  return d;
+}
+
+TEST(PipelineTest, HeadlineRepeatedInBodyOfJsonRecord) {
+  const std::string title = "Harbour council closes the old ferry pier";
+  const std::string body =
+      title +
+      "\n\nThe council voted on Tuesday to close the pier for repairs "
+      "after inspectors found rotten piles.";
+  std::vector<AnySpan> found = ScanAll({TitledDoc("a", "s", title, body)});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].kind, SpanKind::kHeadline);
+  EXPECT_EQ(found[0].field, "text");
+  EXPECT_EQ(found[0].start, 0u);
+  EXPECT_EQ(found[0].end, title.size());
+  EXPECT_EQ(found[0].scope, Scope::kSameDocument);
+  EXPECT_EQ(found[0].first_field, "title");
+  EXPECT_EQ(found[0].first_end, title.size());
+}
+
+TEST(PipelineTest, HeadlineAtTheTopOfTheFirstParagraph) {
+  // The scraper ran the headline into the first paragraph: only the
+  // headline's words are flagged, the body stays.
+  const std::string title =
+      "Night train returns between Granville and the capital";
+  const std::string body =
+      title +
+      " GRANVILLE - A night train will run again from March, the rail "
+      "operator said on Wednesday.";
+  std::vector<AnySpan> found = ScanAll({TitledDoc("a", "s", title, body)});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].kind, SpanKind::kHeadline);
+  EXPECT_EQ(found[0].start, 0u);
+  EXPECT_EQ(found[0].end, title.size());
+}
+
+TEST(PipelineTest, HeadlinesAcrossDocumentsDespiteDecorations) {
+  std::vector<Document> docs = {
+      TitledDoc("a", "wire", "Oil prices fall as stocks build up in Asia",
+                "First story body with enough words to be a paragraph here."),
+      TitledDoc("b", "wire",
+                "UPDATE 2-Oil prices fall as stocks build up in Asia",
+                "Second story body, different words in a different order now."),
+      TitledDoc(
+          "c", "paper", "Oil prices fall as stocks build up in Asia - Reuters",
+          "Third story body that shares nothing with the first two bodies."),
+      // One word changed: a near repeat.
+      TitledDoc(
+          "d", "paper", "Oil prices fall as stocks build up in Europe",
+          "Fourth story body, again with its own words and its own facts."),
+      // Too different.
+      TitledDoc(
+          "e", "paper", "Oil prices rise as stocks shrink in Europe",
+          "Fifth story body about something else entirely, on the markets."),
+  };
+  std::vector<AnySpan> found = ScanAll(docs);
+  ASSERT_EQ(found.size(), 3u);
+  for (const AnySpan& f : found) {
+    EXPECT_EQ(f.kind, SpanKind::kHeadline);
+    EXPECT_EQ(f.field, "title");
+    EXPECT_EQ(f.first_doc, "a");
+  }
+  EXPECT_EQ(found[0].doc, "b");
+  EXPECT_EQ(found[0].scope, Scope::kSameSite);
+  EXPECT_EQ(found[0].match, MatchType::kExact);
+  EXPECT_EQ(found[1].doc, "c");
+  EXPECT_EQ(found[1].scope, Scope::kCrossSite);
+  EXPECT_EQ(found[2].doc, "d");
+  EXPECT_EQ(found[2].match, MatchType::kNear);
+  EXPECT_EQ(found[2].count, 4u);
+}
+
+TEST(PipelineTest, LearnedSiteSuffixIsStripped) {
+  // " | Coast Daily" ends three headlines of one site: a decoration.
+  std::vector<Document> docs;
+  for (const char* t : {"Ferry pier closes for repairs | Coast Daily",
+                        "Fishing quay gets new cranes | Coast Daily",
+                        "Storm damages harbour wall | Coast Daily"}) {
+    docs.push_back(TitledDoc(std::string("cd-") + t, "coastdaily", t,
+                             std::string("Body of ") + t +
+                                 " with many more words than the title has."));
+  }
+  docs.push_back(TitledDoc("other", "elsewhere", "Storm damages harbour wall",
+                           "A different body text about the storm damage and "
+                           "the wall that fell into the sea."));
+  std::vector<AnySpan> found = ScanAll(docs);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].doc, "other");
+  EXPECT_EQ(found[0].kind, SpanKind::kHeadline);
+  EXPECT_EQ(found[0].first_doc, "cd-Storm damages harbour wall | Coast Daily");
+}
+
+TEST(PipelineTest, SiteBoilerplateVersusSyndication) {
+  TextGenerator gen(17);
+  const std::string footer =
+      "Coast Daily is published by the Harbour Press Group. All stories are "
+      "checked by our editors before publication and corrected when wrong.";
+  const std::string wire = Join(gen.Words(30));
+  std::vector<Document> docs;
+  // Five different stories on one site share the footer: boilerplate.
+  for (int i = 0; i < 5; ++i) {
+    docs.push_back(Doc("coast" + std::to_string(i), "coastdaily",
+                       Join(gen.Words(35)) + "\n\n" + footer));
+  }
+  // The same wire paragraph on five different sites: syndication.
+  for (int i = 0; i < 5; ++i) {
+    docs.push_back(Doc("site" + std::to_string(i), "site" + std::to_string(i),
+                       Join(gen.Words(35)) + "\n\n" + wire));
+  }
+  std::vector<AnySpan> found = ScanAll(docs);
+  int boilerplate = 0, syndicated = 0;
+  for (const AnySpan& f : found) {
+    if (f.doc.rfind("coast", 0) == 0) {
+      EXPECT_EQ(f.kind, SpanKind::kBoilerplate) << f.doc;
+      EXPECT_FALSE(f.has_first);
+      EXPECT_EQ(f.count, 5u);
+      ++boilerplate;
+    } else {
+      EXPECT_EQ(f.kind, SpanKind::kParagraph) << f.doc;
+      EXPECT_TRUE(f.has_first);
+      EXPECT_EQ(f.first_doc, "site0");
+      ++syndicated;
+    }
+  }
+  EXPECT_EQ(boilerplate, 5);  // every copy, the first included
+  EXPECT_EQ(syndicated, 4);   // the first copy is kept
+}
+
+TEST(PipelineTest, RefiledStoryIsNotBoilerplate) {
+  // One story filed five times on one site: repeats, not boilerplate.
+  TextGenerator gen(23);
+  const std::string lead = Join(gen.Words(40));
+  const std::string second = Join(gen.Words(30));
+  std::vector<Document> docs;
+  for (int i = 0; i < 5; ++i) {
+    docs.push_back(Doc("filing" + std::to_string(i), "wire",
+                       lead + "\n\n" + second + "\n\n" + Join(gen.Words(12))));
+  }
+  std::vector<AnySpan> found = ScanAll(docs);
+  ASSERT_EQ(found.size(), 8u);
+  for (const AnySpan& f : found) {
+    EXPECT_EQ(f.kind, SpanKind::kParagraph);
+    EXPECT_EQ(f.first_doc, "filing0");
+  }
+}
+
+TEST(PipelineTest, SharedTemplateDoesNotJoinDifferentArticles) {
+  // Many articles of one site carry the same long template block; their
+  // own paragraphs must not be reported as repeats of each other.
+  TextGenerator gen(29);
+  const std::string nav = Join(gen.Words(60));
+  std::vector<Document> docs;
+  for (int i = 0; i < 12; ++i) {
+    docs.push_back(Doc("page" + std::to_string(i), "templated",
+                       nav + "\n\n" + Join(gen.Words(45)) + "\n\n" +
+                           Join(gen.Words(25)) + "\n\n" + nav));
+  }
+  std::vector<AnySpan> found = ScanAll(docs);
+  ASSERT_EQ(found.size(), 24u);  // both template copies in every page
+  for (const AnySpan& f : found) {
+    EXPECT_EQ(f.kind, SpanKind::kBoilerplate);
+    const std::string& text = docs[std::stoi(f.doc.substr(4))].text;
+    EXPECT_EQ(text.substr(f.start, f.end - f.start), nav);
+  }
+}
+
+TEST(PipelineTest, StructureCanBeTurnedOff) {
+  const std::string title = "Harbour council closes the old ferry pier";
+  Document d = TitledDoc("a", "s", title,
+                         title + "\n\nREAD MORE: Ferry moves to the quay.");
+  ScanOptions options;
+  options.news_structure = false;
+  EXPECT_TRUE(ScanAll({d}, options).empty());
+  EXPECT_EQ(ScanAll({d}).size(), 2u);
+}
+
 TEST(PipelineTest, OptionsAreValidated) {
   const struct {
     const char* name;
@@ -366,7 +589,8 @@ TEST(PipelineTest, OptionsAreValidated) {
       {"threshold 0", [](ScanOptions* o) { o->threshold = 0; }},
       {"threshold 1", [](ScanOptions* o) { o->threshold = 1; }},
       {"bands only", [](ScanOptions* o) { o->bands = 16; }},
-      {"bands x rows too big", [](ScanOptions* o) {
+      {"bands x rows too big",
+       [](ScanOptions* o) {
          o->bands = 20;
          o->rows = 8;
        }},
@@ -374,6 +598,9 @@ TEST(PipelineTest, OptionsAreValidated) {
       {"min_exact > min", [](ScanOptions* o) { o->min_exact_tokens = 9; }},
       {"threads 0", [](ScanOptions* o) { o->threads = 0; }},
       {"empty field", [](ScanOptions* o) { o->text_field = ""; }},
+      {"boilerplate docs 1",
+       [](ScanOptions* o) { o->boilerplate_min_docs = 1; }},
+      {"headline words 0", [](ScanOptions* o) { o->headline_min_words = 0; }},
   };
   for (const auto& c : bad) {
     ScanOptions options;
@@ -381,6 +608,10 @@ TEST(PipelineTest, OptionsAreValidated) {
     EXPECT_FALSE(options.Validate().ok()) << c.name;
     EXPECT_FALSE(Scanner::Create(options).ok()) << c.name;
   }
+  // A rules file that cannot be read is an error when the scanner is made.
+  ScanOptions missing_rules;
+  missing_rules.rules_file = "/nonexistent/newsdedup-rules.txt";
+  EXPECT_FALSE(Scanner::Create(missing_rules).ok());
   ScanOptions good;
   good.bands = 16;
   good.rows = 8;

@@ -22,12 +22,12 @@ struct ReadResult {
   uint64_t bytes = 0;
 };
 
-ReadResult ReadAll(std::vector<std::string> inputs, ReaderOptions options = {}) {
+ReadResult ReadAll(std::vector<std::string> inputs,
+                   ReaderOptions options = {}) {
   ReadResult result;
-  auto reader = Reader::Open(std::move(inputs), options,
-                             [&](const Malformed& m) {
-                               result.errors.push_back(m.ToString());
-                             });
+  auto reader = Reader::Open(
+      std::move(inputs), options,
+      [&](const Malformed& m) { result.errors.push_back(m.ToString()); });
   if (!reader.ok()) {
     result.status = reader.status();
     return result;
@@ -65,7 +65,8 @@ TEST(ReaderTest, ReadsJsonlFields) {
   EXPECT_TRUE(r.errors.empty());
   EXPECT_EQ(r.docs[0].id, "wire/2025-03-04/pier-closed");
   EXPECT_EQ(r.docs[0].site, "wirewire.example");
-  EXPECT_EQ(r.docs[0].title, "Marlow Harbour closes ferry pier over rotten piles");
+  EXPECT_EQ(r.docs[0].title,
+            "Marlow Harbour closes ferry pier over rotten piles");
   EXPECT_EQ(r.docs[0].text.substr(0, 13), "MARLOW HARBOU");
   EXPECT_EQ(r.docs[0].line, 1u);
   // Site falls back to the host of the url.
@@ -118,10 +119,9 @@ TEST(ReaderTest, MalformedRecordsAreReportedWithFileAndLine) {
   EXPECT_EQ(r.docs[2].id, path + ":9");
   EXPECT_EQ(r.malformed, 5u);
   const std::vector<std::string> expected = {
-      path + ":2: invalid JSON",       path + ":3: missing field \"text\"",
+      path + ":2: invalid JSON", path + ":3: missing field \"text\"",
       path + ":4: non-string field \"text\"",
-      path + ":5: record is not a JSON object",
-      path + ":8: invalid JSON"};
+      path + ":5: record is not a JSON object", path + ":8: invalid JSON"};
   ASSERT_EQ(r.errors.size(), expected.size());
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(r.errors[i].substr(0, expected[i].size()), expected[i])

@@ -23,9 +23,14 @@ TEST(ReportTest, JsonStringEscapes) {
       {"line\nbreak\ttab\rcr", "\"line\\nbreak\\ttab\\rcr\""},
       {std::string_view("nul\0x", 5), "\"nul\\u0000x\""},
       {"\x01\x1f", "\"\\u0001\\u001f\""},
-      {"Gr\xC3\xBC\xC3\x9F" "e \xE4\xB8\xAD", "\"Gr\xC3\xBC\xC3\x9F" "e \xE4\xB8\xAD\""},
+      {"Gr\xC3\xBC\xC3\x9F"
+       "e \xE4\xB8\xAD",
+       "\"Gr\xC3\xBC\xC3\x9F"
+       "e \xE4\xB8\xAD\""},
       // Invalid UTF-8 becomes U+FFFD escapes, one per bad byte.
-      {"a\xFF" "b", "\"a\\ufffdb\""},
+      {"a\xFF"
+       "b",
+       "\"a\\ufffdb\""},
       {"\xE4\xB8", "\"\\ufffd\\ufffd\""},
   };
   for (const auto& c : cases) EXPECT_EQ(Json(c.in), c.out) << c.in;
@@ -70,7 +75,7 @@ TEST(ReportTest, SimilarityIsRoundedToFourDecimals) {
   const struct {
     double value;
     const char* text;
-  } cases[] = {{1.0, "1.0"},       {0.5, "0.5"},        {0.70001, "0.7"},
+  } cases[] = {{1.0, "1.0"},         {0.5, "0.5"},     {0.70001, "0.7"},
                {0.123456, "0.1235"}, {0.99999, "1.0"}, {0.0, "0.0"},
                {2.0 / 3.0, "0.6667"}};
   for (const auto& c : cases) {

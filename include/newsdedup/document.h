@@ -20,6 +20,9 @@ struct Document {
   std::string text;    // body, UTF-8 bytes as decoded from JSON (or the file)
   std::string source;  // the input it came from ("-" for stdin)
   uint64_t line = 0;   // 1-based line in `source` for JSONL, 0 for text files
+  // Byte offset of `title` inside `text` when the title is the text's first
+  // line (text files); -1 when the title is a field of its own.
+  int64_t title_offset = -1;
 };
 
 }  // namespace newsdedup

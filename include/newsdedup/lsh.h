@@ -41,8 +41,9 @@ absl::StatusOr<LshParams> ChooseBands(int num_perm, double threshold,
 void BandKeys(const uint32_t* signature, const LshParams& params,
               uint64_t* keys);
 
-// Band buckets: maps each band key to the ids inserted with it, in insertion
-// order. Memory: about 30 bytes per (id, band). Not thread-safe for writes.
+// Band buckets: maps each band key to the ids inserted with it (returned
+// newest first). Memory: about 30 bytes per (id, band). Not thread-safe for
+// writes.
 class LshIndex {
  public:
   explicit LshIndex(const LshParams& params) : params_(params) {}

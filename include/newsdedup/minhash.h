@@ -55,7 +55,9 @@ class MinHasher {
 };
 
 // Fraction of equal positions: an unbiased estimate of the Jaccard
-// similarity with standard error sqrt(J(1-J)/num_perm).
+// similarity with standard error sqrt(J(1-J)/num_perm). Signatures of
+// different lengths come from different hashers and are not comparable:
+// the result is 0.
 double EstimateJaccard(absl::Span<const uint32_t> a,
                        absl::Span<const uint32_t> b);
 

@@ -1,4 +1,4 @@
-// The scan pipeline: documents in, repeated paragraphs out.
+// The scan pipeline: documents in, repeated and boilerplate spans out.
 //
 //   newsdedup::ScanOptions options;               // defaults: see fields
 //   auto scanner = newsdedup::Scanner::Create(options);
@@ -6,10 +6,13 @@
 //   (*scanner)->Finish();
 //   (*scanner)->ForEachSpan([](const newsdedup::SpanRecord& s) { ... });
 //
-// Stages: segment -> tokenize -> shingle -> MinHash -> LSH candidates ->
-// exact Jaccard verification -> clusters. Documents are sketched in batches
-// on `threads` threads; matching then runs in input order on one thread, so
-// the result is the same, byte for byte, for any thread count.
+// Stages: segment -> carve out headline repeats, captions and rule-based
+// boilerplate -> tokenize -> shingle -> MinHash -> LSH candidates -> exact
+// Jaccard verification -> clusters -> headline matching and learned
+// boilerplate (at Finish, when every document has been seen). Documents are
+// sketched in batches on `threads` threads; matching then runs in input order
+// on one thread, so the result is the same, byte for byte, for any thread
+// count.
 //
 // Clustering: every paragraph is compared with the *first* occurrence of each
 // existing cluster (the earliest paragraph in input order, the one that is
@@ -61,21 +64,44 @@ struct ScanOptions {
   int threads = 1;
   // Seed of the MinHash permutations. Default 1.
   uint64_t seed = 1;
-  // Field name written in the report for the text field. Default "text".
+  // Field names written in the report. Defaults "text" and "title".
   std::string text_field = "text";
+  std::string title_field = "title";
+
+  // News structure: repeated headlines, photo captions, boilerplate rules.
+  // Default true; false reports repeated paragraphs only.
+  bool news_structure = true;
+  // Use the built-in boilerplate rules (English and German). Default true.
+  bool builtin_rules = true;
+  // Extra boilerplate rules (see boilerplate.h for the format); "" for none.
+  std::string rules_file;
+  // Learned boilerplate: a paragraph (or a teaser prefix such as "READ
+  // MORE:") found in at least this many distinct documents of one site is
+  // that site's boilerplate, and every copy there is flagged. Default 5;
+  // 0 disables; otherwise >= 2.
+  int boilerplate_min_docs = 5;
+  // Headlines with fewer words (after removing decorations) are not matched
+  // across documents. Default 3; >= 1.
+  int headline_min_words = 3;
+  // Headlines of at least this many words also match with one word
+  // replaced, inserted or deleted. Default 6; >= 2.
+  int headline_near_min_words = 6;
 
   absl::Status Validate() const;
 };
 
 struct ScanStats {
+  // Spans and bytes reported, indexed by SpanKind.
+  uint64_t spans_by_kind[5] = {0, 0, 0, 0, 0};
+  uint64_t bytes_by_kind[5] = {0, 0, 0, 0, 0};
   uint64_t documents = 0;      // documents added
   uint64_t text_bytes = 0;     // bytes of text fields scanned
   uint64_t paragraphs = 0;     // paragraphs found
   uint64_t indexed = 0;        // paragraphs in the LSH index (cluster firsts)
   uint64_t candidates = 0;     // LSH candidates verified
-  uint64_t flagged = 0;        // paragraphs reported as repeats
-  uint64_t flagged_exact = 0;  //   of which exact
-  uint64_t flagged_bytes = 0;  // bytes in reported paragraphs
+  uint64_t flagged = 0;        // spans reported, all kinds
+  uint64_t flagged_exact = 0;  //   of which exact repeats
+  uint64_t flagged_bytes = 0;  // bytes in reported spans
   uint64_t clusters = 0;       // groups with two or more occurrences
   uint64_t index_bytes = 0;    // memory of index and per-paragraph tables
 };

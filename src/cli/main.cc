@@ -28,6 +28,8 @@ struct ScanFlags {
   bool quiet = false;
   bool no_split_lines = false;
   bool no_split_double_space = false;
+  bool no_structure = false;
+  bool no_builtin_rules = false;
   newsdedup::ReaderOptions reader;
   newsdedup::ScanOptions scan;
 };
@@ -96,6 +98,9 @@ int RunScan(ScanFlags& flags) {
   flags.scan.segment.split_lines = !flags.no_split_lines;
   flags.scan.segment.split_double_space = !flags.no_split_double_space;
   flags.scan.text_field = flags.reader.text_field;
+  flags.scan.title_field = flags.reader.title_field;
+  flags.scan.news_structure = !flags.no_structure;
+  flags.scan.builtin_rules = !flags.no_builtin_rules;
 
   auto reader = newsdedup::Reader::Open(
       flags.inputs, flags.reader,
@@ -152,16 +157,28 @@ int RunScan(ScanFlags& flags) {
   if (!flags.quiet) {
     const auto& s = (*scanner)->stats();
     const uint64_t input = (*reader)->bytes();
+    std::string kinds;
+    for (auto kind :
+         {newsdedup::SpanKind::kHeadline, newsdedup::SpanKind::kCaption,
+          newsdedup::SpanKind::kParagraph, newsdedup::SpanKind::kSpan,
+          newsdedup::SpanKind::kBoilerplate}) {
+      const int k = static_cast<int>(kind);
+      if (s.spans_by_kind[k] == 0) continue;
+      absl::StrAppend(&kinds, kinds.empty() ? "" : ", ", s.spans_by_kind[k],
+                      " ", std::string(newsdedup::SpanKindName(kind)), " (",
+                      s.bytes_by_kind[k], " bytes)");
+    }
     std::cerr << absl::StrFormat(
         "newsdedup scan: %d records (%d malformed), %d paragraphs\n"
-        "  flagged: %d paragraphs (%d exact, %d near) in %d clusters, %d "
-        "bytes (%.1f%% of text)\n"
+        "  flagged: %d spans (%d exact repeats) in %d clusters, %d bytes "
+        "(%.1f%% of text)\n"
+        "  by kind: %s\n"
         "  time: %.2f s, %.1f MB/s of input (%d bytes), %d thread%s, %s, "
         "index %.1f MB\n",
         (*reader)->records(), (*reader)->malformed(), s.paragraphs, s.flagged,
-        s.flagged_exact, s.flagged - s.flagged_exact, s.clusters,
-        s.flagged_bytes,
-        s.text_bytes ? 100.0 * s.flagged_bytes / s.text_bytes : 0.0, seconds,
+        s.flagged_exact, s.clusters, s.flagged_bytes,
+        s.text_bytes ? 100.0 * s.flagged_bytes / s.text_bytes : 0.0,
+        kinds.empty() ? "nothing" : kinds, seconds,
         seconds > 0 ? input / seconds / 1e6 : 0.0, input, flags.scan.threads,
         flags.scan.threads == 1 ? "" : "s", newsdedup::Scanner::SimdTarget(),
         s.index_bytes / 1e6);
@@ -236,6 +253,21 @@ int main(int argc, char** argv) {
                  "only blank lines end paragraphs");
   scan->add_flag("--no-split-double-space", flags.no_split_double_space,
                  "two spaces after a sentence do not end a paragraph");
+  scan->add_flag("--no-structure", flags.no_structure,
+                 "report repeated paragraphs only (no headlines, captions or "
+                 "boilerplate)");
+  scan->add_option("--rules", flags.scan.rules_file,
+                   "extra boilerplate rules file (lines of `line|trailer NAME "
+                   "REGEX`)");
+  scan->add_flag("--no-builtin-rules", flags.no_builtin_rules,
+                 "do not use the built-in boilerplate rules");
+  scan->add_option("--boilerplate-docs", flags.scan.boilerplate_min_docs,
+                   "text in at least this many documents of one site is "
+                   "boilerplate (0: off)")
+      ->capture_default_str();
+  scan->add_option("--headline-min-words", flags.scan.headline_min_words,
+                   "shorter headlines are not matched across documents")
+      ->capture_default_str();
   scan->add_flag("--strict", flags.strict,
                  "stop with an error at the first malformed record");
   scan->add_flag("--quiet,-q", flags.quiet, "no summary on stderr");

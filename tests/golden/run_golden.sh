@@ -81,6 +81,12 @@ fi
 "$bin" scan testdata/text -q >"$tmp/text.jsonl"
 check "scan testdata/text" "$golden/scan_text.expected" "$tmp/text.jsonl"
 
+"$bin" scan testdata/news-sample.jsonl -q --rules testdata/rules-example.txt >"$tmp/rules.jsonl"
+check "scan --rules testdata/rules-example.txt" "$golden/scan_rules.expected" "$tmp/rules.jsonl"
+
+"$bin" scan testdata/news-sample.jsonl -q --no-structure >"$tmp/plain.jsonl"
+check "scan --no-structure" "$golden/scan_no_structure.expected" "$tmp/plain.jsonl"
+
 "$bin" scan testdata/malformed.jsonl -q >"$tmp/malformed.out" 2>"$tmp/malformed.err"
 cat "$tmp/malformed.out" "$tmp/malformed.err" >"$tmp/malformed.txt"
 check "scan malformed.jsonl (report and diagnostics)" "$golden/scan_malformed.expected" "$tmp/malformed.txt"

@@ -1,0 +1,205 @@
+#include "newsdedup/boilerplate.h"
+
+#include <re2/re2.h>
+
+#include <fstream>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace newsdedup {
+
+struct BoilerplateRules::Rule {
+  bool line;  // true: `line` rule; false: `trailer` rule
+  std::string name;
+  std::unique_ptr<RE2> regex;
+};
+
+namespace {
+
+// Longest trailer searched for, in bytes.
+constexpr size_t kTrailerWindow = 400;
+
+struct BuiltInRule {
+  const char* kind;
+  const char* name;
+  const char* regex;
+};
+
+// Each rule is anchored by its kind: line rules at the paragraph start,
+// trailer rules at its end. Case-insensitive where the wording varies in
+// case; the wire trailers keep their case so that running text ("editing
+// by hand") is not caught.
+constexpr BuiltInRule kBuiltIn[] = {
+    // Teasers and link lines.
+    {"line", "teaser",
+     R"((?i)(?:read more|read also|also read|more to read|related|related articles?|related stories|related news|see also|more on this|more from|recommended|recommended reading|trending|top stories|editor'?s picks?|watch|watch now|listen|don'?t miss|you may also like|more news)\s*[:|>»]+)"},
+    {"line", "teaser", R"((?i)click here\b)"},
+    {"line", "teaser", R"((?i)(?:tap|click) (?:here|the link) to\b)"},
+    {"line", "teaser",
+     R"((?i)(?:lesen sie auch|lesen sie mehr|auch lesen|mehr zum thema|mehr dazu|weiterlesen|siehe auch|auch interessant|das könnte sie auch interessieren|empfehlungen|verwandte artikel|video)\s*[:|>»]+)"},
+    // Newsletter, subscription and social lines.
+    {"line", "subscribe",
+     R"((?i)(?:subscribe (?:to|now|for|today)|sign up (?:for|to|now|here)|get our (?:free )?newsletter|follow us on|like us on|join us on|download our app)\b)"},
+    {"line", "subscribe",
+     R"((?i)(?:abonnieren sie|jetzt abonnieren|melden sie sich (?:hier |jetzt )?(?:für|zum) |folgen sie uns|newsletter abonnieren)\b)"},
+    // Cookie and consent lines.
+    {"line", "cookie",
+     R"((?i)(?:we use cookies|this (?:web)?site uses cookies|by (?:continuing to use|using) (?:this|our) (?:site|website)|wir verwenden cookies|diese (?:web)?seite verwendet cookies)\b)"},
+    // Copyright lines.
+    {"line", "copyright", R"((?i)(?:copyright|\(c\)|©)\s*(?:\d{4}|by\b))"},
+    {"trailer", "copyright",
+     R"((?i)(?:©|copyright)[^.\n]{0,80}all rights reserved\.?\s*$)"},
+    {"trailer", "copyright", R"((?i)alle rechte vorbehalten\.?\s*$)"},
+    // Advertising placeholders.
+    {"line", "advert",
+     R"((?i)(?:advertisement|sponsored content|anzeige|werbung)\s*$)"},
+    // Wire bylines and trailers: "(Reporting by X; Editing by Y)".
+    {"trailer", "wire-trailer",
+     R"(\((?:(?:Additional|Further|Extra) )?(?:[Rr]eporting|[Ww]riting|[Ee]diting|[Cc]ompiled|[Rr]esearch|[Ww]ritten) (?:by|from)\b[^()]*(?:\([^()]*\)[^()]*)*\)\s*$)"},
+    {"line", "wire-trailer",
+     R"((?:(?:Additional|Further) )?(?:Reporting|Writing|Editing|Compiled) by\b[^\n]{0,200}$)"},
+    // Sign-offs: Reuters' "Reuter", agency tags closing a German article.
+    {"trailer", "sign-off", R"((?:^|\s)Reuter\s*(?:&#3;)?\s*$)"},
+    {"trailer", "sign-off",
+     R"(\((?:APA|dpa|AFP|Reuters|AP|red|sda|APA/dpa|dpa/AFP)(?:[,/;] ?[^()]{0,40})?\)\s*$)"},
+};
+
+}  // namespace
+
+BoilerplateRules::BoilerplateRules() = default;
+BoilerplateRules::BoilerplateRules(BoilerplateRules&&) noexcept = default;
+BoilerplateRules& BoilerplateRules::operator=(BoilerplateRules&&) noexcept =
+    default;
+BoilerplateRules::~BoilerplateRules() = default;
+
+BoilerplateRules BoilerplateRules::Empty() { return BoilerplateRules(); }
+
+absl::StatusOr<BoilerplateRules> BoilerplateRules::BuiltIn() {
+  BoilerplateRules rules;
+  for (const BuiltInRule& r : kBuiltIn) {
+    absl::Status s = rules.Add(r.kind, r.name, r.regex);
+    if (!s.ok()) return s;
+  }
+  return rules;
+}
+
+absl::Status BoilerplateRules::Add(std::string_view kind, std::string_view name,
+                                   std::string_view regex) {
+  if (kind != "line" && kind != "trailer") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown rule kind \"", std::string(kind), "\" (use line or trailer)"));
+  }
+  if (name.empty()) return absl::InvalidArgumentError("rule without a name");
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_encoding(RE2::Options::EncodingUTF8);
+  // Line rules are anchored at the start; trailer patterns end with $.
+  const std::string pattern =
+      kind == "line" ? absl::StrCat("^(?:", std::string(regex), ")")
+                     : absl::StrCat("(?:", std::string(regex), ")");
+  auto re = std::make_unique<RE2>(pattern, options);
+  if (!re->ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid regular expression for rule \"",
+                     std::string(name), "\": ", re->error()));
+  }
+  auto rule = std::make_unique<Rule>();
+  rule->line = kind == "line";
+  rule->name = std::string(name);
+  rule->regex = std::move(re);
+  rules_.push_back(std::move(rule));
+  return absl::OkStatus();
+}
+
+absl::Status BoilerplateRules::AddFromFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open rules file"));
+  }
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    const size_t kind_end = line.find_first_of(" \t", start);
+    const size_t name_start = line.find_first_not_of(" \t", kind_end);
+    const size_t name_end = line.find_first_of(" \t", name_start);
+    const size_t regex_start = line.find_first_not_of(" \t", name_end);
+    if (kind_end == std::string::npos || name_start == std::string::npos ||
+        name_end == std::string::npos || regex_start == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", number, ": expected `KIND NAME REGEX`"));
+    }
+    absl::Status s =
+        Add(std::string_view(line).substr(start, kind_end - start),
+            std::string_view(line).substr(name_start, name_end - name_start),
+            std::string_view(line).substr(regex_start));
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", number, ": ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<BoilerplateMatch> BoilerplateRules::MatchAll(
+    std::string_view paragraph) const {
+  std::vector<BoilerplateMatch> out;
+  const re2::StringPiece text(paragraph.data(), paragraph.size());
+  // A line rule covers the paragraph's first line.
+  for (const auto& rule : rules_) {
+    if (!rule->line) continue;
+    if (RE2::PartialMatch(text, *rule->regex)) {
+      size_t end = paragraph.find('\n');
+      if (end == std::string_view::npos) end = paragraph.size();
+      while (end > 0 &&
+             (paragraph[end - 1] == ' ' || paragraph[end - 1] == '\r' ||
+              paragraph[end - 1] == '\t'))
+        --end;
+      out.push_back({{0, static_cast<uint32_t>(end)}, rule->name});
+      if (end == paragraph.size()) return out;
+      break;
+    }
+  }
+  const uint32_t line_end = out.empty() ? 0 : out.back().range.end;
+  // Trailers end the paragraph and are short: search only its tail, so the
+  // cost does not grow with the paragraph (starting on a character boundary).
+  size_t tail =
+      paragraph.size() > kTrailerWindow ? paragraph.size() - kTrailerWindow : 0;
+  while (tail < paragraph.size() &&
+         (static_cast<unsigned char>(paragraph[tail]) & 0xC0) == 0x80)
+    ++tail;
+  for (const auto& rule : rules_) {
+    if (rule->line) continue;
+    re2::StringPiece match;
+    if (rule->regex->Match(text, tail, text.size(), RE2::UNANCHORED, &match,
+                           1) &&
+        match.data() + match.size() == text.data() + text.size()) {
+      uint32_t begin = static_cast<uint32_t>(match.data() - text.data());
+      // Leading whitespace of the match is not part of the trailer.
+      while (begin < paragraph.size() &&
+             (paragraph[begin] == ' ' || paragraph[begin] == '\n' ||
+              paragraph[begin] == '\t' || paragraph[begin] == '\r'))
+        ++begin;
+      if (begin < line_end) continue;
+      uint32_t end = static_cast<uint32_t>(paragraph.size());
+      if (begin < end) out.push_back({{begin, end}, rule->name});
+      break;
+    }
+  }
+  return out;
+}
+
+std::optional<BoilerplateMatch> BoilerplateRules::Match(
+    std::string_view paragraph) const {
+  std::vector<BoilerplateMatch> all = MatchAll(paragraph);
+  if (all.empty()) return std::nullopt;
+  return all.front();
+}
+
+size_t BoilerplateRules::size() const { return rules_.size(); }
+
+}  // namespace newsdedup
