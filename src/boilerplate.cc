@@ -58,9 +58,10 @@ constexpr BuiltInRule kBuiltIn[] = {
     {"trailer", "wire-trailer",
      R"(\((?:(?:Additional|Further|Extra) )?(?:[Rr]eporting|[Ww]riting|[Ee]diting|[Cc]ompiled|[Rr]esearch|[Ww]ritten) (?:by|from)\b[^()]*(?:\([^()]*\)[^()]*)*\)\s*$)"},
     {"line", "wire-trailer",
-     R"((?:(?:Additional|Further) )?(?:Reporting|Writing|Editing|Compiled) by\b[^\n]{0,200}$)"},
+     R"((?:(?:Additional|Further) )?(?:Reporting|Writing|Editing|Compiled) by\s+\p{Lu}[^\n]{0,200}$)"},
     // Sign-offs: Reuters' "Reuter", agency tags closing a German article.
-    {"trailer", "sign-off", R"((?:^|\s)Reuter\s*(?:&#3;)?\s*$)"},
+    {"trailer", "sign-off",
+     R"((?:^|\s)(?:Reuter|REUTER|REUTERS)\s*(?:&#3;)?\s*$)"},
     {"trailer", "sign-off",
      R"(\((?:APA|dpa|AFP|Reuters|AP|red|sda|APA/dpa|dpa/AFP)(?:[,/;] ?[^()]{0,40})?\)\s*$)"},
 };
@@ -94,10 +95,12 @@ absl::Status BoilerplateRules::Add(std::string_view kind, std::string_view name,
   RE2::Options options;
   options.set_log_errors(false);
   options.set_encoding(RE2::Options::EncodingUTF8);
-  // Line rules are anchored at the start; trailer patterns end with $.
+  // Line rules are anchored at the start, trailer rules at the end: with
+  // the `$` inside the pattern, the search finds the occurrence that ends the
+  // paragraph even when the regex also matches earlier in it.
   const std::string pattern =
       kind == "line" ? absl::StrCat("^(?:", std::string(regex), ")")
-                     : absl::StrCat("(?:", std::string(regex), ")");
+                     : absl::StrCat("(?:", std::string(regex), ")\\s*$");
   auto re = std::make_unique<RE2>(pattern, options);
   if (!re->ok()) {
     return absl::InvalidArgumentError(

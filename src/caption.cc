@@ -111,8 +111,8 @@ absl::StatusOr<CaptionFinder> CaptionFinder::Create() {
   p.credit = std::make_unique<RE2>(
       absl::StrCat(
           R"((?:\((?:(?:AP|AFP|Reuters|REUTERS|EPA|Xinhua|dpa) (?:Photo|PHOTO|Foto)|Photo|Foto|Image|Picture|Getty Images?)\b[^()\n]{0,80}\))",
-          R"(|(?:REUTERS|Reuters|AFP PHOTO|AFP|EPA|EPA-EFE|ANADOLU|XINHUA|GETTY IMAGES|Getty Images)\s*/\s*[^\n./]{1,60}(?:\s*/\s*[^\n./]{1,30})?)",
-          R"(|(?:[A-Z][A-Z'.\-]+\s+){0,5}(?:)", agencies,
+          R"(|(?:REUTERS|AFP PHOTO|AFP|EPA|EPA-EFE|ANADOLU|XINHUA|GETTY IMAGES|Getty Images)\s*/\s*[^\n./]{1,60}(?:\s*/\s*[^\n./]{1,30})?)",
+          R"(|(?:[A-Z][A-Z'.\-]+\s+){1,5}(?:)", agencies,
           R"()(?:\s*/\s*(?:FILE|HO|POOL))*\b)",
           R"(|(?:Getty Images|Photo credit:[^\n]{1,60}|(?:Photo|Image|Picture|Foto|Bild)s?:\s*[^\n]{1,60}$)))"),
       options);
@@ -147,7 +147,7 @@ std::vector<ByteRange> CaptionFinder::Find(std::string_view paragraph) const {
   };
 
   // 1. A whole-paragraph credit ("(AP Photo/Evan Vucci)", "REUTERS/Name").
-  if (size_t end = credit_at(0); end == paragraph.size()) {
+  if (size_t end = credit_at(0); end > 0 && end == paragraph.size()) {
     out.push_back({0, static_cast<uint32_t>(end)});
     return out;
   }
@@ -199,6 +199,11 @@ std::vector<ByteRange> CaptionFinder::Find(std::string_view paragraph) const {
     while (scan < credit_begin) {
       const size_t end = SentenceEnd(paragraph, scan);
       if (end >= credit_begin) break;
+      // SentenceEnd also ends a sentence before the credit's '(' or capital:
+      // the sentence the credit closes is the one before that end.
+      size_t next = end;
+      while (next < credit_begin && IsSpace(paragraph[next])) ++next;
+      if (next >= credit_begin) break;
       start = end;
       scan = end + 1;
     }

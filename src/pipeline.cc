@@ -861,6 +861,7 @@ class Scanner::Impl {
     if (!Reported(i)) return false;
     const UnitInfo& u = units_[i];
     span->at = {doc_ids_[u.doc], FieldName(u.field), u.begin, u.end};
+    span->doc_ordinal = u.doc;
     span->cluster = cluster_ids_[u.group];
     span->count = GroupCount(i);
     span->has_first = u.first != i;
@@ -895,6 +896,7 @@ class Scanner::Impl {
     if (span->has_first) {
       const UnitInfo& f = units_[u.first];
       span->first = {doc_ids_[f.doc], FieldName(f.field), f.begin, f.end};
+      span->first_ordinal = f.doc;
       span->scope = ScopeBetween(u, f);
     } else if (u.kind == UnitKind::kParagraph) {
       span->scope = Scope::kSameSite;  // learned from one site's documents

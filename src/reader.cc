@@ -165,8 +165,9 @@ class Reader::Impl {
   const std::string& last_error() const { return last_error_; }
 
  private:
-  void Report(uint64_t line, std::string message) {
-    Malformed m{current_, line, std::move(message)};
+  void Report(uint64_t line, std::string message, bool with_line = false) {
+    Malformed m{current_, line, std::move(message), ""};
+    if (with_line && options_.keep_raw && !too_long_) m.raw = line_;
     last_error_ = m.ToString();
     if (on_malformed_) on_malformed_(m);
   }
@@ -190,6 +191,7 @@ class Reader::Impl {
       }
     }
     doc->id = current_;
+    doc->raw.clear();
     std::tie(doc->title, doc->title_offset) = FirstLine(doc->text);
     doc->site.clear();
     doc->source = current_;
@@ -204,12 +206,13 @@ class Reader::Impl {
     auto error = parser_.parse(line_.data(), line_.size(), false).get(root);
     if (error) {
       Report(line_no,
-             absl::StrCat("invalid JSON: ", simdjson::error_message(error)));
+             absl::StrCat("invalid JSON: ", simdjson::error_message(error)),
+             /*with_line=*/true);
       return -1;
     }
     simdjson::dom::object object;
     if (root.get_object().get(object)) {
-      Report(line_no, "record is not a JSON object");
+      Report(line_no, "record is not a JSON object", true);
       return -1;
     }
     bool have_text = false, text_wrong_type = false;
@@ -245,18 +248,25 @@ class Reader::Impl {
       }
     }
     if (!have_text) {
-      Report(line_no, absl::StrCat(text_wrong_type ? "non-string" : "missing",
-                                   " field \"", options_.text_field, "\""));
+      Report(line_no,
+             absl::StrCat(text_wrong_type ? "non-string" : "missing",
+                          " field \"", options_.text_field, "\""),
+             true);
       return -1;
     }
     if (doc->text.size() >= (uint64_t{1} << 32) - 1) {
-      Report(line_no, "text field of 4 GiB or more");
+      Report(line_no, "text field of 4 GiB or more", true);
       return -1;
     }
     if (doc->id.empty()) doc->id = absl::StrCat(current_, ":", line_no);
     if (doc->site.empty() && !url.empty()) doc->site = HostOfUrl(url);
     doc->source = current_;
     doc->line = line_no;
+    if (options_.keep_raw) {
+      doc->raw.assign(line_.data(), line_.size());
+    } else {
+      doc->raw.clear();
+    }
     return 1;
   }
 

@@ -6,7 +6,7 @@
 //   auto rules = newsdedup::BoilerplateRules::BuiltIn();
 //   rules->AddFromFile("my-rules.txt");
 //   if (auto m = rules->Match("READ MORE: Ferry moves to the quay.")) {
-//     // m->range == {0, 34}, m->rule == "teaser"
+//     // m->range == {0, 35}, m->rule == "teaser"
 //   }
 //
 // Rules file: one rule per line, `KIND NAME REGEX`, where KIND is `line` (the

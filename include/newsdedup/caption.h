@@ -5,7 +5,7 @@
 //   auto spans = finder->Find(
 //       "This picture taken on May 3, 2024 shows the pier. MARLOW The council "
 //       "voted ...");
-//   // spans == {{0, 50}}: the caption ends where the body text begins.
+//   // spans == {{0, 49}}: the caption ends where the body text begins.
 //
 // Recognised: openers such as "This picture taken on <date> ... shows ...",
 // "This <date> photo shows", "In this <date> photo", "FILE PHOTO:", "Photo:",

@@ -23,6 +23,8 @@ struct Document {
   // Byte offset of `title` inside `text` when the title is the text's first
   // line (text files); -1 when the title is a field of its own.
   int64_t title_offset = -1;
+  // The record's original JSONL line, when the reader keeps it.
+  std::string raw;
 };
 
 }  // namespace newsdedup

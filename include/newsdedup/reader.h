@@ -49,6 +49,9 @@ struct ReaderOptions {
   uint64_t max_line_bytes = uint64_t{256} << 20;
   // Make the first malformed record an error returned by Next().
   bool strict = false;
+  // Keep each record's original line in Document::raw and Malformed::raw
+  // (for rewriting records byte for byte). Default false.
+  bool keep_raw = false;
 
   absl::Status Validate() const;
 };
@@ -58,6 +61,9 @@ struct Malformed {
   std::string source;   // file name
   uint64_t line = 0;    // 1-based line, 0 when not line-based
   std::string message;  // what is wrong
+  std::string raw;      // the record's line, with ReaderOptions::keep_raw
+                        // (empty when the input is not line-based or the
+                        // line was too long to keep)
   // "source:line: message" (or "source: message").
   std::string ToString() const;
 };

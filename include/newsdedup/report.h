@@ -37,6 +37,9 @@ struct Location {
 
 struct SpanRecord {
   Location at;
+  uint32_t doc_ordinal = 0;    // the record's position among the records
+                               // read (0-based); not written to the report
+  uint32_t first_ordinal = 0;  // the same for `first`
   SpanKind kind = SpanKind::kParagraph;
   MatchType match = MatchType::kExact;
   double similarity = 1.0;  // exact Jaccard with `first`; 1.0 for exact

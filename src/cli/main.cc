@@ -1,17 +1,27 @@
-// newsdedup: the command-line face of the library. Flags, the summary, exit
-// codes; all work happens in the library.
+// newsdedup: the command-line face of the library. Flags, progress, the
+// summary and exit codes; the work happens in the library.
+//
+//   newsdedup scan  INPUT... [--report spans.jsonl]
+//   newsdedup clean INPUT... --output cleaned.jsonl.zst [--report ...]
+//                   [--clusters ...] [--summary ...] [--html ...]
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
+#include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/progress.h"
+#include "newsdedup/clean.h"
+#include "newsdedup/inspect.h"
+#include "newsdedup/output_file.h"
 #include "newsdedup/pipeline.h"
 #include "newsdedup/reader.h"
 #include "newsdedup/report.h"
@@ -19,10 +29,17 @@
 namespace {
 
 using newsdedup::InputFormat;
+using Clock = std::chrono::steady_clock;
 
-struct ScanFlags {
+// Flags shared by scan and clean.
+struct Flags {
   std::vector<std::string> inputs;
-  std::string report = "-";
+  std::string report;  // scan: "-" by default
+  std::string clusters;
+  std::string summary;
+  std::string html;
+  std::string output;   // clean
+  std::string rejects;  // clean
   std::string format = "auto";
   bool strict = false;
   bool quiet = false;
@@ -30,159 +47,476 @@ struct ScanFlags {
   bool no_split_double_space = false;
   bool no_structure = false;
   bool no_builtin_rules = false;
+  bool annotate = false;
   newsdedup::ReaderOptions reader;
   newsdedup::ScanOptions scan;
+  newsdedup::CleanOptions clean;
 };
 
-// Writes to `path` through a temporary file renamed into place on Commit(),
-// so an interrupted run never leaves a partial file under the final name.
-class OutputFile {
- public:
-  explicit OutputFile(std::string path) : path_(std::move(path)) {}
-  ~OutputFile() {
-    if (file_ != nullptr) {
-      std::fclose(file_);
-      std::remove(temp_.c_str());
-    }
-  }
-  bool Open(std::string* error) {
-    if (path_ == "-") {
-      file_ = stdout;
-      return true;
-    }
-    temp_ = absl::StrCat(path_, ".tmp.", getpid());
-    file_ = std::fopen(temp_.c_str(), "wb");
-    if (file_ == nullptr) {
-      *error = absl::StrCat(path_, ": cannot write: ", std::strerror(errno));
-      return false;
-    }
-    return true;
-  }
-  bool Write(const std::string& bytes) {
-    return std::fwrite(bytes.data(), 1, bytes.size(), file_) == bytes.size();
-  }
-  bool Commit(std::string* error) {
-    if (path_ == "-") {
-      file_ = nullptr;
-      if (std::fflush(stdout) != 0) {
-        *error = "stdout: write failed";
-        return false;
-      }
-      return true;
-    }
-    const bool ok = std::fclose(file_) == 0;
-    file_ = nullptr;
-    if (!ok || std::rename(temp_.c_str(), path_.c_str()) != 0) {
-      *error = absl::StrCat(path_, ": cannot write: ", std::strerror(errno));
-      std::remove(temp_.c_str());
-      return false;
-    }
-    return true;
-  }
+void AddCommonOptions(CLI::App* cmd, Flags& f) {
+  cmd->add_option("inputs", f.inputs,
+                  "JSONL files, text files, folders, or - for stdin (.gz and "
+                  ".zst are decompressed)")
+      ->required();
+  cmd->add_option("--format", f.format, "input format")
+      ->check(CLI::IsMember({"auto", "jsonl", "text"}))
+      ->capture_default_str();
+  cmd->add_option("--id-field", f.reader.id_field,
+                  "JSON field of the record id")
+      ->capture_default_str();
+  cmd->add_option("--title-field", f.reader.title_field,
+                  "JSON field of the headline")
+      ->capture_default_str();
+  cmd->add_option("--text-field", f.reader.text_field,
+                  "JSON field of the body text")
+      ->capture_default_str();
+  cmd->add_option("--site-field", f.reader.site_field,
+                  "JSON field of the site (falls back to the host of the url)")
+      ->capture_default_str();
+  cmd->add_option("--url-field", f.reader.url_field, "JSON field of the URL")
+      ->capture_default_str();
+  cmd->add_option("--threshold,-t", f.scan.threshold,
+                  "minimum Jaccard similarity of shingle sets, in (0, 1)")
+      ->capture_default_str();
+  cmd->add_option("--shingle", f.scan.shingle_size, "words per shingle, 1-16")
+      ->capture_default_str();
+  cmd->add_option("--num-perm", f.scan.num_perm,
+                  "MinHash signature size, a multiple of 8 in 8-1024")
+      ->capture_default_str();
+  cmd->add_option("--bands", f.scan.bands,
+                  "LSH bands (0: chosen from the threshold; needs --rows)")
+      ->capture_default_str();
+  cmd->add_option("--rows", f.scan.rows, "LSH rows per band (with --bands)")
+      ->capture_default_str();
+  cmd->add_option("--min-tokens", f.scan.min_tokens,
+                  "shorter paragraphs (in words) are matched exactly only")
+      ->capture_default_str();
+  cmd->add_option("--min-exact-tokens", f.scan.min_exact_tokens,
+                  "shorter paragraphs (in words) are not reported")
+      ->capture_default_str();
+  cmd->add_option("--threads,-j", f.scan.threads, "sketching threads")
+      ->capture_default_str();
+  cmd->add_option("--seed", f.scan.seed, "MinHash seed")->capture_default_str();
+  cmd->add_flag("--no-split-lines", f.no_split_lines,
+                "only blank lines end paragraphs");
+  cmd->add_flag("--no-split-double-space", f.no_split_double_space,
+                "two spaces after a sentence do not end a paragraph");
+  cmd->add_flag("--no-structure", f.no_structure,
+                "repeated paragraphs only (no headlines, captions or "
+                "boilerplate)");
+  cmd->add_option("--rules", f.scan.rules_file,
+                  "extra boilerplate rules file (lines of `line|trailer NAME "
+                  "REGEX`)");
+  cmd->add_flag("--no-builtin-rules", f.no_builtin_rules,
+                "do not use the built-in boilerplate rules");
+  cmd->add_option("--boilerplate-docs", f.scan.boilerplate_min_docs,
+                  "text under at least this many stories of one site is "
+                  "boilerplate (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--headline-min-words", f.scan.headline_min_words,
+                  "shorter headlines are not matched across documents")
+      ->capture_default_str();
+  cmd->add_option("--clusters", f.clusters,
+                  "write each cluster with its members and kept copy (JSONL)");
+  cmd->add_option("--summary", f.summary, "write the run summary (JSON)");
+  cmd->add_option("--html", f.html,
+                  "write a self-contained HTML report to open in a browser");
+  cmd->add_flag("--strict", f.strict,
+                "stop with an error at the first malformed record");
+  cmd->add_flag("--quiet,-q", f.quiet, "no progress and no summary on stderr");
+}
 
- private:
-  std::string path_;
-  std::string temp_;
-  FILE* file_ = nullptr;
+void Resolve(Flags& f) {
+  if (f.format == "jsonl") {
+    f.reader.format = InputFormat::kJsonl;
+  } else if (f.format == "text") {
+    f.reader.format = InputFormat::kText;
+  }
+  f.reader.strict = f.strict;
+  f.scan.segment.split_lines = !f.no_split_lines;
+  f.scan.segment.split_double_space = !f.no_split_double_space;
+  f.scan.text_field = f.reader.text_field;
+  f.scan.title_field = f.reader.title_field;
+  f.scan.news_structure = !f.no_structure;
+  f.scan.builtin_rules = !f.no_builtin_rules;
+}
+
+int Fail(std::string_view message) {
+  std::cerr << "newsdedup: " << message << "\n";
+  return 1;
+}
+
+int Fail(const absl::Status& status) {
+  return Fail(
+      std::string_view(status.message().data(), status.message().size()));
+}
+
+double PeakRssMb() {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;  // kilobytes on Linux
+}
+
+// Writes `bytes` to `path` atomically.
+absl::Status WriteWhole(const std::string& path, std::string_view bytes) {
+  auto out = newsdedup::OutputFile::Open(path);
+  if (!out.ok()) return out.status();
+  absl::Status s = (*out)->Write(bytes);
+  if (!s.ok()) return s;
+  return (*out)->Commit();
+}
+
+// Pass 1, shared by scan and clean: read everything, match, collect spans.
+struct ScanRun {
+  std::unique_ptr<newsdedup::Scanner> scanner;
+  std::vector<newsdedup::SpanRecord> spans;
+  newsdedup::RunTotals totals;
 };
 
-int RunScan(ScanFlags& flags) {
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
-  if (flags.format == "jsonl") {
-    flags.reader.format = InputFormat::kJsonl;
-  } else if (flags.format == "text") {
-    flags.reader.format = InputFormat::kText;
-  }
-  flags.reader.strict = flags.strict;
-  flags.scan.segment.split_lines = !flags.no_split_lines;
-  flags.scan.segment.split_double_space = !flags.no_split_double_space;
-  flags.scan.text_field = flags.reader.text_field;
-  flags.scan.title_field = flags.reader.title_field;
-  flags.scan.news_structure = !flags.no_structure;
-  flags.scan.builtin_rules = !flags.no_builtin_rules;
-
+absl::Status RunPassOne(const Flags& f, ScanRun* run) {
   auto reader = newsdedup::Reader::Open(
-      flags.inputs, flags.reader,
+      f.inputs, f.reader,
       [](const newsdedup::Malformed& m) { std::cerr << m.ToString() << "\n"; });
-  if (!reader.ok()) {
-    std::cerr << "newsdedup: " << reader.status().message() << "\n";
-    return 1;
-  }
-  auto scanner = newsdedup::Scanner::Create(flags.scan);
-  if (!scanner.ok()) {
-    std::cerr << "newsdedup: " << scanner.status().message() << "\n";
-    return 1;
-  }
-  OutputFile out(flags.report);
-  std::string error;
-  if (!out.Open(&error)) {
-    std::cerr << "newsdedup: " << error << "\n";
-    return 1;
-  }
+  if (!reader.ok()) return reader.status();
+  auto scanner = newsdedup::Scanner::Create(f.scan);
+  if (!scanner.ok()) return scanner.status();
+  run->scanner = std::move(*scanner);
+  newsdedup::cli::Progress progress("reading", !f.quiet);
   newsdedup::Document doc;
   while (true) {
     auto more = (*reader)->Next(&doc);
     if (!more.ok()) {
-      // The record itself was reported through the callback above.
-      std::cerr << "newsdedup: stopped at the first malformed record "
-                   "(--strict)\n";
-      return 1;
+      progress.Done();
+      // The record itself was reported through the callback.
+      return absl::DataLossError(
+          "stopped at the first malformed record (--strict)");
     }
     if (!*more) break;
-    (*scanner)->Add(std::move(doc));
+    run->scanner->Add(std::move(doc));
     doc = newsdedup::Document();
+    progress.Update((*reader)->records(), (*reader)->bytes());
   }
-  (*scanner)->Finish();
+  progress.Done();
+  run->scanner->Finish();
+  run->scanner->ForEachSpan(
+      [&](const newsdedup::SpanRecord& s) { run->spans.push_back(s); });
+  run->totals.records = (*reader)->records() + (*reader)->malformed();
+  run->totals.malformed = (*reader)->malformed();
+  run->totals.input_bytes = (*reader)->bytes();
+  run->totals.threads = f.scan.threads;
+  run->totals.simd = newsdedup::Scanner::SimdTarget();
+  return absl::OkStatus();
+}
+
+absl::Status WriteReport(const std::string& path,
+                         const std::vector<newsdedup::SpanRecord>& spans) {
+  auto out = newsdedup::OutputFile::Open(path);
+  if (!out.ok()) return out.status();
   std::string buffer;
-  bool write_ok = true;
-  (*scanner)->ForEachSpan([&](const newsdedup::SpanRecord& span) {
-    newsdedup::AppendSpanJson(span, &buffer);
+  for (const newsdedup::SpanRecord& s : spans) {
+    newsdedup::AppendSpanJson(s, &buffer);
     if (buffer.size() >= (1 << 20)) {
-      write_ok = write_ok && out.Write(buffer);
+      absl::Status st = (*out)->Write(buffer);
+      if (!st.ok()) return st;
       buffer.clear();
     }
-  });
-  write_ok = write_ok && out.Write(buffer);
-  if (!write_ok) {
-    std::cerr << "newsdedup: " << flags.report << ": write failed\n";
-    return 1;
   }
-  if (!out.Commit(&error)) {
-    std::cerr << "newsdedup: " << error << "\n";
-    return 1;
+  absl::Status st = (*out)->Write(buffer);
+  if (!st.ok()) return st;
+  return (*out)->Commit();
+}
+
+void PrintSummary(const newsdedup::ScanStats& s, const newsdedup::RunTotals& t,
+                  bool clean) {
+  std::string kinds;
+  for (int k = 0; k < 5; ++k) {
+    if (s.spans_by_kind[k] == 0) continue;
+    absl::StrAppend(&kinds, kinds.empty() ? "" : ", ", s.spans_by_kind[k], " ",
+                    std::string(newsdedup::SpanKindName(
+                        static_cast<newsdedup::SpanKind>(k))),
+                    " (", s.bytes_by_kind[k], " bytes)");
   }
-  const double seconds =
-      std::chrono::duration<double>(Clock::now() - start).count();
-  if (!flags.quiet) {
-    const auto& s = (*scanner)->stats();
-    const uint64_t input = (*reader)->bytes();
-    std::string kinds;
-    for (auto kind :
-         {newsdedup::SpanKind::kHeadline, newsdedup::SpanKind::kCaption,
-          newsdedup::SpanKind::kParagraph, newsdedup::SpanKind::kSpan,
-          newsdedup::SpanKind::kBoilerplate}) {
-      const int k = static_cast<int>(kind);
-      if (s.spans_by_kind[k] == 0) continue;
-      absl::StrAppend(&kinds, kinds.empty() ? "" : ", ", s.spans_by_kind[k],
-                      " ", std::string(newsdedup::SpanKindName(kind)), " (",
-                      s.bytes_by_kind[k], " bytes)");
-    }
+  std::cerr << absl::StrFormat(
+      "newsdedup %s: %d records (%d malformed), %d paragraphs\n"
+      "  flagged: %d spans (%d exact repeats) in %d clusters, %d bytes "
+      "(%.1f%% of text)\n"
+      "  by kind: %s\n",
+      clean ? "clean" : "scan", t.records, t.malformed, s.paragraphs, s.flagged,
+      s.flagged_exact, s.clusters, s.flagged_bytes,
+      s.text_bytes ? 100.0 * s.flagged_bytes / s.text_bytes : 0.0,
+      kinds.empty() ? "nothing" : kinds);
+  if (clean) {
     std::cerr << absl::StrFormat(
-        "newsdedup scan: %d records (%d malformed), %d paragraphs\n"
-        "  flagged: %d spans (%d exact repeats) in %d clusters, %d bytes "
-        "(%.1f%% of text)\n"
-        "  by kind: %s\n"
-        "  time: %.2f s, %.1f MB/s of input (%d bytes), %d thread%s, %s, "
-        "index %.1f MB\n",
-        (*reader)->records(), (*reader)->malformed(), s.paragraphs, s.flagged,
-        s.flagged_exact, s.clusters, s.flagged_bytes,
-        s.text_bytes ? 100.0 * s.flagged_bytes / s.text_bytes : 0.0,
-        kinds.empty() ? "nothing" : kinds, seconds,
-        seconds > 0 ? input / seconds / 1e6 : 0.0, input, flags.scan.threads,
-        flags.scan.threads == 1 ? "" : "s", newsdedup::Scanner::SimdTarget(),
-        s.index_bytes / 1e6);
+        "  cleaned: %d records written, %d bytes removed, %d emptied (%d "
+        "dropped), %d malformed passed through\n",
+        t.written, t.removed_bytes, t.emptied, t.dropped, t.malformed);
   }
+  std::cerr << absl::StrFormat(
+      "  time: %.2f s, %.1f MB/s of input (%d bytes), %d thread%s, %s, "
+      "index %.1f MB, peak memory %.0f MB\n",
+      t.seconds, t.seconds > 0 ? t.input_bytes / t.seconds / 1e6 : 0.0,
+      t.input_bytes, t.threads, t.threads == 1 ? "" : "s", t.simd,
+      s.index_bytes / 1e6, t.peak_rss_mb);
+}
+
+// The inspection outputs (--clusters, --summary, --html) of a finished run.
+absl::Status WriteInspection(const Flags& f, const ScanRun& run,
+                             const newsdedup::Inspector& inspector) {
+  const newsdedup::ScanStats& stats = run.scanner->stats();
+  if (!f.clusters.empty()) {
+    absl::Status s = WriteWhole(f.clusters, inspector.ClustersJsonl());
+    if (!s.ok()) return s;
+  }
+  if (!f.summary.empty()) {
+    absl::Status s =
+        WriteWhole(f.summary, inspector.SummaryJson(stats, run.totals));
+    if (!s.ok()) return s;
+  }
+  if (!f.html.empty()) {
+    absl::Status s = WriteWhole(f.html, inspector.Html(stats, run.totals));
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+newsdedup::InspectOptions InspectOptionsFor(const Flags& f) {
+  newsdedup::InspectOptions options;
+  options.title_field = f.reader.title_field;
+  return options;
+}
+
+// Feeds every record to the inspector (scan needs a second read only for
+// --summary and --html, which show text).
+absl::Status FeedInspector(const Flags& f, newsdedup::Inspector* inspector) {
+  newsdedup::ReaderOptions options = f.reader;
+  options.strict = false;
+  auto reader = newsdedup::Reader::Open(f.inputs, options, nullptr);
+  if (!reader.ok()) return reader.status();
+  newsdedup::Document doc;
+  uint32_t ordinal = 0;
+  while (true) {
+    auto more = (*reader)->Next(&doc);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    inspector->AddDocument(ordinal++, doc);
+  }
+  return absl::OkStatus();
+}
+
+// stdin can be read once; clean and the report pages read their input
+// twice, so stdin is first copied to a temporary file.
+absl::Status SpoolStdin(Flags& f, std::string* spooled) {
+  for (std::string& input : f.inputs) {
+    if (input != "-") continue;
+    if (spooled->empty()) {
+      char path[] = "/tmp/newsdedup-stdin-XXXXXX";
+      const int fd = mkstemp(path);
+      if (fd < 0) return absl::InternalError("cannot create a temporary file");
+      char buffer[1 << 16];
+      ssize_t got;
+      while ((got = read(STDIN_FILENO, buffer, sizeof(buffer))) > 0) {
+        if (write(fd, buffer, got) != got) {
+          close(fd);
+          return absl::DataLossError("cannot spool stdin to a temporary file");
+        }
+      }
+      close(fd);
+      *spooled = path;
+    }
+    input = *spooled;
+  }
+  return absl::OkStatus();
+}
+
+int RunScan(Flags& f) {
+  const auto start = Clock::now();
+  Resolve(f);
+  std::string spooled;
+  const bool second_pass = !f.summary.empty() || !f.html.empty();
+  if (second_pass) {
+    if (absl::Status s = SpoolStdin(f, &spooled); !s.ok()) return Fail(s);
+  }
+  ScanRun run;
+  absl::Status s = RunPassOne(f, &run);
+  if (s.ok()) s = WriteReport(f.report.empty() ? "-" : f.report, run.spans);
+  newsdedup::Inspector inspector(InspectOptionsFor(f), run.spans);
+  if (s.ok() && second_pass) s = FeedInspector(f, &inspector);
+  run.totals.seconds =
+      std::chrono::duration<double>(Clock::now() - start).count();
+  run.totals.peak_rss_mb = PeakRssMb();
+  if (s.ok()) s = WriteInspection(f, run, inspector);
+  if (!spooled.empty()) std::remove(spooled.c_str());
+  if (!s.ok()) return Fail(s);
+  if (!f.quiet) PrintSummary(run.scanner->stats(), run.totals, false);
+  return 0;
+}
+
+// Spans of one record, by field, that the cleaning policy removes.
+struct Removal {
+  std::vector<newsdedup::ByteRange> title;
+  std::vector<newsdedup::ByteRange> text;
+};
+
+int RunClean(Flags& f) {
+  const auto start = Clock::now();
+  Resolve(f);
+  std::string spooled;
+  if (absl::Status s = SpoolStdin(f, &spooled); !s.ok()) return Fail(s);
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() {
+      if (!path.empty()) std::remove(path.c_str());
+    }
+  } cleanup{spooled};
+
+  ScanRun run;
+  if (absl::Status s = RunPassOne(f, &run); !s.ok()) return Fail(s);
+  if (!f.report.empty()) {
+    if (absl::Status s = WriteReport(f.report, run.spans); !s.ok()) {
+      return Fail(s);
+    }
+  }
+  newsdedup::Inspector inspector(InspectOptionsFor(f), run.spans);
+
+  auto out = newsdedup::OutputFile::Open(f.output);
+  if (!out.ok()) return Fail(out.status());
+  std::unique_ptr<newsdedup::OutputFile> rejects;
+  if (!f.rejects.empty()) {
+    auto r = newsdedup::OutputFile::Open(f.rejects);
+    if (!r.ok()) return Fail(r.status());
+    rejects = std::move(*r);
+  }
+  absl::Status write_status;
+  auto write = [&](newsdedup::OutputFile* file, std::string_view line) {
+    if (!write_status.ok()) return;
+    write_status = file->Write(line);
+    if (write_status.ok()) write_status = file->Write("\n");
+  };
+  // Malformed records go through unchanged: to --rejects, or in place.
+  newsdedup::ReaderOptions options = f.reader;
+  options.keep_raw = true;
+  options.strict = false;
+  auto reader = newsdedup::Reader::Open(
+      f.inputs, options, [&](const newsdedup::Malformed& m) {
+        if (m.raw.empty()) return;
+        write(rejects ? rejects.get() : out->get(), m.raw);
+      });
+  if (!reader.ok()) return Fail(reader.status());
+
+  newsdedup::cli::Progress progress("cleaning", !f.quiet);
+  newsdedup::Document doc;
+  uint32_t ordinal = 0;
+  size_t next_span = 0;
+  std::string annotation;
+  while (write_status.ok()) {
+    auto more = (*reader)->Next(&doc);
+    if (!more.ok()) return Fail(more.status());
+    if (!*more) break;
+    inspector.AddDocument(ordinal, doc);
+    // This record's spans: the report is in record order.
+    Removal removal;
+    annotation.clear();
+    for (; next_span < run.spans.size() &&
+           run.spans[next_span].doc_ordinal == ordinal;
+         ++next_span) {
+      const newsdedup::SpanRecord& s = run.spans[next_span];
+      if (f.annotate) {
+        std::string line;
+        newsdedup::AppendSpanJson(s, &line);
+        line.pop_back();  // newline
+        absl::StrAppend(&annotation, annotation.empty() ? "[" : ", ", line);
+        continue;
+      }
+      if (!newsdedup::ShouldRemove(s, f.clean, f.reader.title_field)) continue;
+      const bool title =
+          s.at.field == f.reader.title_field && doc.title_offset < 0;
+      (title ? removal.title : removal.text).push_back({s.at.start, s.at.end});
+    }
+    ++ordinal;
+    progress.Update(ordinal, (*reader)->bytes());
+    const bool is_jsonl = !doc.raw.empty();
+    if (f.annotate) {
+      if (annotation.empty()) {
+        if (is_jsonl) {
+          write(out->get(), doc.raw);
+        } else {
+          std::string line = "{\"id\": ";
+          newsdedup::AppendJsonString(doc.id, &line);
+          line.append(", \"text\": ");
+          newsdedup::AppendJsonString(doc.text, &line);
+          line.append("}");
+          write(out->get(), line);
+        }
+        ++run.totals.written;
+        continue;
+      }
+      annotation.append("]");
+      std::string base = doc.raw;
+      if (!is_jsonl) {
+        base = "{\"id\": ";
+        newsdedup::AppendJsonString(doc.id, &base);
+        base.append(", \"text\": ");
+        newsdedup::AppendJsonString(doc.text, &base);
+        base.append("}");
+      }
+      auto line = newsdedup::AddJsonField(base, "newsdedup_spans", annotation);
+      if (!line.ok())
+        return Fail(absl::StrCat(doc.id, ": ", line.status().message()));
+      write(out->get(), *line);
+      ++run.totals.written;
+      continue;
+    }
+    if (removal.title.empty() && removal.text.empty() && is_jsonl) {
+      write(out->get(), doc.raw);  // untouched, byte for byte
+      ++run.totals.written;
+      continue;
+    }
+    const std::string text = newsdedup::RemoveSpans(doc.text, removal.text);
+    const std::string title = newsdedup::RemoveSpans(doc.title, removal.title);
+    run.totals.removed_bytes +=
+        (doc.text.size() - text.size()) + (doc.title.size() - title.size());
+    if (newsdedup::CountWords(text) <
+        static_cast<size_t>(std::max(0, f.clean.min_words))) {
+      ++run.totals.emptied;
+      if (!f.clean.keep_empty) {
+        ++run.totals.dropped;
+        continue;
+      }
+    }
+    std::string line;
+    if (is_jsonl) {
+      std::vector<newsdedup::FieldEdit> edits = {{f.reader.text_field, text}};
+      if (!removal.title.empty())
+        edits.push_back({f.reader.title_field, title});
+      auto rewritten = newsdedup::ReplaceJsonStringFields(doc.raw, edits);
+      if (!rewritten.ok()) {
+        return Fail(absl::StrCat(doc.source, ":", doc.line, ": ",
+                                 rewritten.status().message()));
+      }
+      line = std::move(*rewritten);
+    } else {
+      line = "{\"id\": ";
+      newsdedup::AppendJsonString(doc.id, &line);
+      line.append(", \"text\": ");
+      newsdedup::AppendJsonString(text, &line);
+      line.append("}");
+    }
+    write(out->get(), line);
+    ++run.totals.written;
+  }
+  progress.Done();
+  if (!write_status.ok()) return Fail(write_status);
+  if (absl::Status s = (*out)->Commit(); !s.ok()) return Fail(s);
+  if (rejects) {
+    if (absl::Status s = rejects->Commit(); !s.ok()) return Fail(s);
+  }
+  run.totals.seconds =
+      std::chrono::duration<double>(Clock::now() - start).count();
+  run.totals.peak_rss_mb = PeakRssMb();
+  if (absl::Status s = WriteInspection(f, run, inspector); !s.ok()) {
+    return Fail(s);
+  }
+  if (!f.quiet) PrintSummary(run.scanner->stats(), run.totals, true);
   return 0;
 }
 
@@ -193,84 +527,46 @@ int main(int argc, char** argv) {
       "newsdedup: find duplicated and boilerplate text in scraped news and "
       "report it as exact byte spans."};
   app.require_subcommand(1);
-  ScanFlags flags;
+  Flags scan_flags, clean_flags;
 
   CLI::App* scan = app.add_subcommand(
       "scan",
-      "Report every paragraph that repeats an earlier one (exactly or nearly, "
-      "within one article or across articles) as a JSONL span report.");
-  scan->add_option("inputs", flags.inputs,
-                   "JSONL files, text files, folders, or - for stdin (.gz and "
-                   ".zst are decompressed)")
+      "Report repeated headlines, captions, repeated paragraphs and "
+      "boilerplate as a JSONL span report.");
+  AddCommonOptions(scan, scan_flags);
+  scan->add_option("--report,-o", scan_flags.report,
+                   "where to write the span report (- or nothing: stdout)");
+
+  CLI::App* clean = app.add_subcommand(
+      "clean",
+      "Write every record back, in input order, with the flagged spans "
+      "removed (or annotated) and every other byte unchanged.");
+  AddCommonOptions(clean, clean_flags);
+  clean
+      ->add_option("--output,-o", clean_flags.output,
+                   "the cleaned JSONL (.gz/.zst compressed by name; - for "
+                   "stdout)")
       ->required();
-  scan->add_option("--report,-o", flags.report,
-                   "where to write the span report (- for stdout)")
-      ->capture_default_str();
-  scan->add_option("--format", flags.format, "input format")
-      ->check(CLI::IsMember({"auto", "jsonl", "text"}))
-      ->capture_default_str();
-  scan->add_option("--id-field", flags.reader.id_field,
-                   "JSON field of the record id")
-      ->capture_default_str();
-  scan->add_option("--title-field", flags.reader.title_field,
-                   "JSON field of the headline")
-      ->capture_default_str();
-  scan->add_option("--text-field", flags.reader.text_field,
-                   "JSON field of the body text")
-      ->capture_default_str();
-  scan->add_option("--site-field", flags.reader.site_field,
-                   "JSON field of the site (falls back to the host of the url)")
-      ->capture_default_str();
-  scan->add_option("--url-field", flags.reader.url_field,
-                   "JSON field of the URL")
-      ->capture_default_str();
-  scan->add_option("--threshold,-t", flags.scan.threshold,
-                   "minimum Jaccard similarity of shingle sets, in (0, 1)")
-      ->capture_default_str();
-  scan->add_option("--shingle", flags.scan.shingle_size,
-                   "words per shingle, 1-16")
-      ->capture_default_str();
-  scan->add_option("--num-perm", flags.scan.num_perm,
-                   "MinHash signature size, a multiple of 8 in 8-1024")
-      ->capture_default_str();
-  scan->add_option("--bands", flags.scan.bands,
-                   "LSH bands (0: chosen from the threshold; needs --rows)")
-      ->capture_default_str();
-  scan->add_option("--rows", flags.scan.rows,
-                   "LSH rows per band (with --bands)")
-      ->capture_default_str();
-  scan->add_option("--min-tokens", flags.scan.min_tokens,
-                   "shorter paragraphs (in words) are matched exactly only")
-      ->capture_default_str();
-  scan->add_option("--min-exact-tokens", flags.scan.min_exact_tokens,
-                   "shorter paragraphs (in words) are not reported")
-      ->capture_default_str();
-  scan->add_option("--threads,-j", flags.scan.threads, "sketching threads")
-      ->capture_default_str();
-  scan->add_option("--seed", flags.scan.seed, "MinHash seed")
-      ->capture_default_str();
-  scan->add_flag("--no-split-lines", flags.no_split_lines,
-                 "only blank lines end paragraphs");
-  scan->add_flag("--no-split-double-space", flags.no_split_double_space,
-                 "two spaces after a sentence do not end a paragraph");
-  scan->add_flag("--no-structure", flags.no_structure,
-                 "report repeated paragraphs only (no headlines, captions or "
-                 "boilerplate)");
-  scan->add_option("--rules", flags.scan.rules_file,
-                   "extra boilerplate rules file (lines of `line|trailer NAME "
-                   "REGEX`)");
-  scan->add_flag("--no-builtin-rules", flags.no_builtin_rules,
-                 "do not use the built-in boilerplate rules");
-  scan->add_option("--boilerplate-docs", flags.scan.boilerplate_min_docs,
-                   "text in at least this many documents of one site is "
-                   "boilerplate (0: off)")
-      ->capture_default_str();
-  scan->add_option("--headline-min-words", flags.scan.headline_min_words,
-                   "shorter headlines are not matched across documents")
-      ->capture_default_str();
-  scan->add_flag("--strict", flags.strict,
-                 "stop with an error at the first malformed record");
-  scan->add_flag("--quiet,-q", flags.quiet, "no summary on stderr");
+  clean->add_option("--report", clean_flags.report,
+                    "also write the span report (JSONL)");
+  clean->add_option("--rejects", clean_flags.rejects,
+                    "write malformed records here instead of passing them "
+                    "through in place");
+  clean->add_flag("--annotate", clean_flags.annotate,
+                  "keep the text; add the spans to each record as "
+                  "\"newsdedup_spans\"");
+  clean->add_flag("--keep-captions", clean_flags.clean.keep_captions,
+                  "keep photo captions found by pattern only");
+  clean->add_flag("--remove-repeated-titles",
+                  clean_flags.clean.remove_repeated_titles,
+                  "also remove title fields that repeat an earlier headline");
+  clean->add_flag("--keep-empty", clean_flags.clean.keep_empty,
+                  "keep records whose text becomes (nearly) empty");
+  clean
+      ->add_option("--min-words", clean_flags.clean.min_words,
+                   "records left with fewer words are emptied")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
 
   try {
     app.parse(argc, argv);
@@ -278,6 +574,7 @@ int main(int argc, char** argv) {
     // --help and --version exit 0; every usage error exits 2.
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (scan->parsed()) return RunScan(flags);
+  if (scan->parsed()) return RunScan(scan_flags);
+  if (clean->parsed()) return RunClean(clean_flags);
   return 2;
 }

@@ -1,0 +1,189 @@
+#include "newsdedup/clean.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "newsdedup/tokenize.h"
+
+namespace newsdedup {
+
+bool ShouldRemove(const SpanRecord& span, const CleanOptions& options,
+                  std::string_view title_field) {
+  switch (span.kind) {
+    case SpanKind::kBoilerplate:
+      return true;
+    case SpanKind::kCaption:
+      return span.has_first || !options.keep_captions;
+    case SpanKind::kHeadline:
+      return span.at.field != title_field || options.remove_repeated_titles;
+    case SpanKind::kParagraph:
+    case SpanKind::kSpan:
+      return span.has_first;
+  }
+  return false;
+}
+
+namespace {
+
+inline bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+         c == '\v';
+}
+
+}  // namespace
+
+std::string RemoveSpans(std::string_view text, std::vector<ByteRange> remove) {
+  if (remove.empty()) return std::string(text);
+  std::sort(
+      remove.begin(), remove.end(),
+      [](const ByteRange& a, const ByteRange& b) { return a.begin < b.begin; });
+  // Merge ranges that overlap or are separated by whitespace only.
+  std::vector<ByteRange> merged;
+  for (ByteRange r : remove) {
+    r.end = std::min<uint32_t>(r.end, static_cast<uint32_t>(text.size()));
+    if (r.begin >= r.end) continue;
+    if (!merged.empty()) {
+      uint32_t gap = merged.back().end;
+      while (gap < r.begin && IsSpace(text[gap])) ++gap;
+      if (gap >= r.begin) {
+        merged.back().end = std::max(merged.back().end, r.end);
+        continue;
+      }
+    }
+    merged.push_back(r);
+  }
+  std::string out;
+  out.reserve(text.size());
+  size_t pos = 0;  // next byte of `text` to copy
+  for (const ByteRange& r : merged) {
+    // Whitespace on both sides of the cut is replaced by one separator.
+    size_t left = r.begin;
+    while (left > pos && IsSpace(text[left - 1])) --left;
+    size_t right = r.end;
+    while (right < text.size() && IsSpace(text[right])) ++right;
+    out.append(text.substr(pos, left - pos));
+    const bool at_start = out.empty() || left == 0;
+    const bool at_end = right == text.size();
+    if (!at_start && !at_end) {
+      int newlines = 0;
+      for (size_t i = left; i < r.begin; ++i) newlines += text[i] == '\n';
+      for (size_t i = r.end; i < right; ++i) newlines += text[i] == '\n';
+      out.append(newlines >= 2 ? "\n\n" : newlines == 1 ? "\n" : " ");
+    }
+    pos = right;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+size_t CountWords(std::string_view text) { return Tokenize(text).size(); }
+
+namespace {
+
+// End (one past the closing quote) of the JSON string starting at `begin`.
+size_t StringEnd(std::string_view line, size_t begin) {
+  size_t i = begin + 1;
+  while (i < line.size()) {
+    if (line[i] == '\\') {
+      i += 2;
+    } else if (line[i] == '"') {
+      return i + 1;
+    } else {
+      ++i;
+    }
+  }
+  return line.size();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReplaceJsonStringFields(
+    std::string_view line, absl::Span<const FieldEdit> edits) {
+  simdjson::padded_string padded(line);
+  simdjson::ondemand::parser parser;
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc)) {
+    return absl::InvalidArgumentError("invalid JSON");
+  }
+  simdjson::ondemand::object object;
+  if (doc.get_object().get(object)) {
+    return absl::InvalidArgumentError("record is not a JSON object");
+  }
+  struct Replacement {
+    size_t begin, end;
+    std::string json;
+  };
+  std::vector<Replacement> replacements;
+  std::vector<bool> done(edits.size(), false);
+  for (auto field : object) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) {
+      return absl::InvalidArgumentError("invalid JSON key");
+    }
+    simdjson::ondemand::value value;
+    if (field.value().get(value)) {
+      return absl::InvalidArgumentError("invalid JSON value");
+    }
+    for (size_t e = 0; e < edits.size(); ++e) {
+      if (done[e] || key != edits[e].field) continue;
+      simdjson::ondemand::json_type type;
+      if (value.type().get(type) ||
+          type != simdjson::ondemand::json_type::string) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("field \"", std::string(key), "\" is not a string"));
+      }
+      // raw_json_token points at the opening quote inside `padded`.
+      const std::string_view raw = value.raw_json_token();
+      const size_t begin = static_cast<size_t>(raw.data() - padded.data());
+      Replacement r{begin, StringEnd(line, begin), ""};
+      AppendJsonString(edits[e].value, &r.json);
+      replacements.push_back(std::move(r));
+      done[e] = true;
+    }
+  }
+  for (size_t e = 0; e < edits.size(); ++e) {
+    if (!done[e]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "missing string field \"", std::string(edits[e].field), "\""));
+    }
+  }
+  std::sort(replacements.begin(), replacements.end(),
+            [](const Replacement& a, const Replacement& b) {
+              return a.begin < b.begin;
+            });
+  std::string out;
+  out.reserve(line.size());
+  size_t pos = 0;
+  for (const Replacement& r : replacements) {
+    out.append(line.substr(pos, r.begin - pos));
+    out.append(r.json);
+    pos = r.end;
+  }
+  out.append(line.substr(pos));
+  return out;
+}
+
+absl::StatusOr<std::string> AddJsonField(std::string_view line,
+                                         std::string_view key,
+                                         std::string_view value_json) {
+  size_t end = line.size();
+  while (end > 0 && IsSpace(line[end - 1])) --end;
+  if (end == 0 || line[end - 1] != '}') {
+    return absl::InvalidArgumentError("record is not a JSON object");
+  }
+  size_t before = end - 1;
+  while (before > 0 && IsSpace(line[before - 1])) --before;
+  const bool empty_object = before > 0 && line[before - 1] == '{';
+  std::string out(line.substr(0, before));
+  if (!empty_object) out.append(", ");
+  AppendJsonString(key, &out);
+  out.append(": ");
+  out.append(value_json);
+  out.append(line.substr(before));
+  return out;
+}
+
+}  // namespace newsdedup
