@@ -309,8 +309,9 @@ absl::Status SpoolStdin(Flags& f, std::string* spooled) {
   for (std::string& input : f.inputs) {
     if (input != "-") continue;
     if (spooled->empty()) {
-      char path[] = "/tmp/newsdedup-stdin-XXXXXX";
-      const int fd = mkstemp(path);
+      // Named .jsonl: stdin is read as JSONL unless --format says otherwise.
+      char path[] = "/tmp/newsdedup-stdin-XXXXXX.jsonl";
+      const int fd = mkstemps(path, 6);
       if (fd < 0) return absl::InternalError("cannot create a temporary file");
       char buffer[1 << 16];
       ssize_t got;

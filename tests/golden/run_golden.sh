@@ -91,6 +91,54 @@ check "scan --no-structure" "$golden/scan_no_structure.expected" "$tmp/plain.jso
 cat "$tmp/malformed.out" "$tmp/malformed.err" >"$tmp/malformed.txt"
 check "scan malformed.jsonl (report and diagnostics)" "$golden/scan_malformed.expected" "$tmp/malformed.txt"
 
+# clean: the corpus written back with the flagged spans removed.
+"$bin" clean testdata/news-sample.jsonl -o "$tmp/clean.jsonl" -q
+check "clean news-sample.jsonl" "$golden/clean_sample.expected" "$tmp/clean.jsonl"
+"$bin" clean testdata/news-sample.jsonl -o "$tmp/clean.jsonl.zst" -q
+zstd -qdc "$tmp/clean.jsonl.zst" >"$tmp/clean-zst.jsonl"
+check "clean to .zst" "$golden/clean_sample.expected" "$tmp/clean-zst.jsonl"
+"$bin" clean - -o "$tmp/clean-stdin.jsonl" -q <testdata/news-sample.jsonl
+check "clean from stdin" "$golden/clean_sample.expected" "$tmp/clean-stdin.jsonl"
+"$bin" clean testdata/news-sample.jsonl -o "$tmp/annotated.jsonl" --annotate -q
+check "clean --annotate" "$golden/clean_annotate.expected" "$tmp/annotated.jsonl"
+"$bin" clean testdata/text -o "$tmp/clean-text.jsonl" -q
+check "clean testdata/text (the seed-shaped article)" "$golden/clean_text.expected" "$tmp/clean-text.jsonl"
+
+# Nothing flagged: the output is the input, byte for byte, malformed
+# records included (blank lines are not records and are not kept).
+{ sed -n '3p;8p' testdata/news-sample.jsonl; grep -av -e '^$' -e 'ok/2' testdata/malformed.jsonl; } >"$tmp/unique.jsonl"
+"$bin" clean "$tmp/unique.jsonl" -o "$tmp/unique.out" -q 2>/dev/null
+if cmp -s "$tmp/unique.jsonl" "$tmp/unique.out"; then
+  echo "ok   clean round trip with nothing flagged is byte-identical"
+else
+  echo "FAIL clean round trip with nothing flagged differs"
+  failures=$((failures + 1))
+fi
+
+# --rejects: malformed records go there, in input order, unchanged.
+"$bin" clean testdata/malformed.jsonl -o "$tmp/good.jsonl" --rejects "$tmp/rejects.jsonl" -q 2>/dev/null
+if [ "$(wc -l <"$tmp/rejects.jsonl")" -eq 5 ] && ! grep -q '"ok/' "$tmp/rejects.jsonl" &&
+   [ "$(grep -c '"ok/1"' "$tmp/good.jsonl")" -eq 1 ]; then
+  echo "ok   clean --rejects"
+else
+  echo "FAIL clean --rejects"
+  failures=$((failures + 1))
+fi
+
+# Inspection outputs.
+"$bin" clean testdata/news-sample.jsonl testdata/text -o "$tmp/c.jsonl" -q \
+  --clusters "$tmp/clusters.jsonl" --summary "$tmp/summary.json" --html "$tmp/report.html"
+check "clean --clusters" "$golden/clusters_sample.expected" "$tmp/clusters.jsonl"
+if grep -q '"by_kind"' "$tmp/summary.json" && grep -q '"top_boilerplate"' "$tmp/summary.json" &&
+   grep -q 'class="k-headline"' "$tmp/report.html" && grep -q 'class="k-caption"' "$tmp/report.html" &&
+   grep -q 'Boilerplate by site' "$tmp/report.html"; then
+  echo "ok   clean --summary --html"
+else
+  echo "FAIL clean --summary --html: missing sections"
+  failures=$((failures + 1))
+fi
+expect_exit "clean needs --output" 2 "$bin" clean testdata/news-sample.jsonl
+
 expect_exit "--strict stops at a malformed record" 1 "$bin" scan testdata/malformed.jsonl --strict -q
 expect_exit "--help" 0 "$bin" --help
 expect_exit "scan --help" 0 "$bin" scan --help
