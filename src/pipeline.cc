@@ -108,8 +108,12 @@ struct UnitSketch {
 };
 
 struct DocumentSketch {
-  std::vector<UnitSketch> units;      // sorted by (field, begin)
-  std::vector<uint64_t> shingles;     // sorted unique, per paragraph unit
+  std::vector<UnitSketch> units;  // sorted by (field, begin)
+  // Shingle fingerprints (the high 32 bits of each shingle hash, the value
+  // MinHash sees), sorted unique, per paragraph unit: half the memory of the
+  // full hashes, and a false match between two paragraphs' fingerprints has
+  // probability |A||B| / 2^32 (1e-5 for 200-shingle paragraphs).
+  std::vector<uint32_t> shingles;
   std::vector<uint64_t> band_keys;    // params.bands per sketched unit
   std::vector<uint64_t> title_words;  // headline core, built-in decorations
                                       // removed
@@ -254,6 +258,7 @@ class Scanner::Impl {
     std::vector<Token> tokens;
     std::vector<Token> title_tokens;
     std::vector<uint64_t> shingles;
+    std::vector<uint32_t> fingerprints;
     std::vector<uint32_t> signature;
   };
 
@@ -279,9 +284,14 @@ class Scanner::Impl {
       out->band_keys.resize(out->band_keys.size() + params_.bands);
       BandKeys(scratch->signature.data(), params_,
                out->band_keys.data() + u.keys_begin);
-      SortedUnique(&scratch->shingles);
-      out->shingles.insert(out->shingles.end(), scratch->shingles.begin(),
-                           scratch->shingles.end());
+      std::vector<uint32_t>& fp = scratch->fingerprints;
+      fp.resize(scratch->shingles.size());
+      for (size_t k = 0; k < fp.size(); ++k) {
+        fp[k] = static_cast<uint32_t>(scratch->shingles[k] >> 32);
+      }
+      std::sort(fp.begin(), fp.end());
+      fp.erase(std::unique(fp.begin(), fp.end()), fp.end());
+      out->shingles.insert(out->shingles.end(), fp.begin(), fp.end());
       u.shingle_end = static_cast<uint32_t>(out->shingles.size());
     }
     if (options_.news_structure && words.size() <= kTeaserMaxWords) {
@@ -556,7 +566,7 @@ class Scanner::Impl {
     }
     if (p.shingle_end == p.shingle_begin) return;
     // 2. Near repeat: the earliest cluster whose kept copy verifies.
-    const absl::Span<const uint64_t> shingles(
+    const absl::Span<const uint32_t> shingles(
         sketch.shingles.data() + p.shingle_begin,
         p.shingle_end - p.shingle_begin);
     const uint64_t* keys = sketch.band_keys.data() + p.keys_begin;
@@ -586,9 +596,9 @@ class Scanner::Impl {
     ++stats_.indexed;
   }
 
-  absl::Span<const uint64_t> LeaderShingles(uint32_t id) const {
+  absl::Span<const uint32_t> LeaderShingles(uint32_t id) const {
     const auto& [offset, size] = leader_offsets_.at(id);
-    return absl::Span<const uint64_t>(leader_shingles_.data() + offset, size);
+    return absl::Span<const uint32_t>(leader_shingles_.data() + offset, size);
   }
 
   // ---- At Finish: headlines across documents. ----
@@ -908,7 +918,7 @@ class Scanner::Impl {
 
   size_t MemoryBytes() const {
     return index_.MemoryBytes() + units_.capacity() * sizeof(UnitInfo) +
-           leader_shingles_.capacity() * sizeof(uint64_t) +
+           leader_shingles_.capacity() * sizeof(uint32_t) +
            leader_offsets_.capacity() * 17 + exact_.capacity() * 13 +
            title_words_.capacity() * sizeof(uint64_t) +
            titles_.capacity() * sizeof(TitleData);
@@ -934,7 +944,7 @@ class Scanner::Impl {
   absl::flat_hash_map<uint64_t, uint32_t> rule_roots_;
   absl::flat_hash_map<uint32_t, uint64_t> teaser_keys_;  // unit -> key
   absl::flat_hash_map<uint32_t, std::pair<uint64_t, uint32_t>> leader_offsets_;
-  std::vector<uint64_t> leader_shingles_;
+  std::vector<uint32_t> leader_shingles_;
   std::vector<TitleData> titles_;
   std::vector<uint64_t> title_words_;
   std::vector<uint32_t> group_sizes_;

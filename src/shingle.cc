@@ -34,8 +34,10 @@ uint64_t SequenceHash(absl::Span<const Token> tokens) {
   return Finalize(h);
 }
 
-double ExactJaccard(absl::Span<const uint64_t> a,
-                    absl::Span<const uint64_t> b) {
+namespace {
+
+template <typename T>
+double SortedSetJaccard(absl::Span<const T> a, absl::Span<const T> b) {
   if (a.empty() && b.empty()) return 1.0;
   size_t i = 0, j = 0, common = 0;
   while (i < a.size() && j < b.size()) {
@@ -51,6 +53,18 @@ double ExactJaccard(absl::Span<const uint64_t> a,
   }
   return static_cast<double>(common) /
          static_cast<double>(a.size() + b.size() - common);
+}
+
+}  // namespace
+
+double ExactJaccard(absl::Span<const uint64_t> a,
+                    absl::Span<const uint64_t> b) {
+  return SortedSetJaccard(a, b);
+}
+
+double ExactJaccard(absl::Span<const uint32_t> a,
+                    absl::Span<const uint32_t> b) {
+  return SortedSetJaccard(a, b);
 }
 
 }  // namespace newsdedup

@@ -34,6 +34,8 @@ uint64_t SequenceHash(absl::Span<const Token> tokens);
 // |A ∩ B| / |A ∪ B| of two sorted, duplicate-free sets; 1.0 when both are
 // empty. Linear merge.
 double ExactJaccard(absl::Span<const uint64_t> a, absl::Span<const uint64_t> b);
+// The same for 32-bit shingle fingerprints.
+double ExactJaccard(absl::Span<const uint32_t> a, absl::Span<const uint32_t> b);
 
 }  // namespace newsdedup
 
