@@ -30,9 +30,14 @@ cmake --build "$build" -j "$jobs"
 case "$mode" in
   demo)
     echo "== newsdedup scan testdata/news-sample.jsonl testdata/text"
-    "$build/newsdedup" scan testdata/news-sample.jsonl testdata/text --report "$build/spans.jsonl"
-    echo "== span report ($build/spans.jsonl):"
-    cat "$build/spans.jsonl"
+    "$build/newsdedup" scan testdata/news-sample.jsonl testdata/text
+    mkdir -p "$build/demo"
+    echo "== newsdedup clean testdata/news-sample.jsonl testdata/text -o $build/demo/cleaned.jsonl"
+    "$build/newsdedup" clean testdata/news-sample.jsonl testdata/text \
+      -o "$build/demo/cleaned.jsonl" --report "$build/demo/spans.jsonl" \
+      --clusters "$build/demo/clusters.jsonl" --summary "$build/demo/summary.json" \
+      --html "$build/demo/report.html"
+    echo "== wrote $build/demo/: cleaned.jsonl spans.jsonl clusters.jsonl summary.json report.html"
     ;;
   test)
     ctest --test-dir "$build" --output-on-failure -j "$jobs"
