@@ -103,6 +103,15 @@ size_t StringEnd(std::string_view line, size_t begin) {
 absl::StatusOr<std::string> ReplaceJsonStringFields(
     std::string_view line, absl::Span<const FieldEdit> edits) {
   simdjson::padded_string padded(line);
+  {
+    // On-demand parsing validates only what it visits (not skipped values,
+    // not text after the object); the DOM parser validates the whole line.
+    simdjson::dom::parser validator;
+    simdjson::dom::element root;
+    if (validator.parse(padded).get(root)) {
+      return absl::InvalidArgumentError("invalid JSON");
+    }
+  }
   simdjson::ondemand::parser parser;
   simdjson::ondemand::document doc;
   if (parser.iterate(padded).get(doc)) {
@@ -112,12 +121,22 @@ absl::StatusOr<std::string> ReplaceJsonStringFields(
   if (doc.get_object().get(object)) {
     return absl::InvalidArgumentError("record is not a JSON object");
   }
-  struct Replacement {
-    size_t begin, end;
-    std::string json;
+  for (size_t e = 0; e < edits.size(); ++e) {
+    for (size_t f = 0; f < e; ++f) {
+      if (edits[f].field == edits[e].field) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "field \"", std::string(edits[e].field), "\" edited twice"));
+      }
+    }
+  }
+  // Where each edited field's value starts. A repeated key is valid JSON;
+  // the reader takes the last string value, so that is the one replaced.
+  struct Found {
+    bool seen = false;    // the key occurs
+    bool string = false;  // with a string value
+    size_t begin = 0;     // the opening quote of the last string value
   };
-  std::vector<Replacement> replacements;
-  std::vector<bool> done(edits.size(), false);
+  std::vector<Found> found(edits.size());
   for (auto field : object) {
     std::string_view key;
     if (field.unescaped_key().get(key)) {
@@ -128,27 +147,36 @@ absl::StatusOr<std::string> ReplaceJsonStringFields(
       return absl::InvalidArgumentError("invalid JSON value");
     }
     for (size_t e = 0; e < edits.size(); ++e) {
-      if (done[e] || key != edits[e].field) continue;
+      if (key != edits[e].field) continue;
+      found[e].seen = true;
       simdjson::ondemand::json_type type;
       if (value.type().get(type) ||
           type != simdjson::ondemand::json_type::string) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("field \"", std::string(key), "\" is not a string"));
+        continue;
       }
       // raw_json_token points at the opening quote inside `padded`.
       const std::string_view raw = value.raw_json_token();
-      const size_t begin = static_cast<size_t>(raw.data() - padded.data());
-      Replacement r{begin, StringEnd(line, begin), ""};
-      AppendJsonString(edits[e].value, &r.json);
-      replacements.push_back(std::move(r));
-      done[e] = true;
+      found[e].string = true;
+      found[e].begin = static_cast<size_t>(raw.data() - padded.data());
     }
   }
+  struct Replacement {
+    size_t begin, end;
+    std::string json;
+  };
+  std::vector<Replacement> replacements;
   for (size_t e = 0; e < edits.size(); ++e) {
-    if (!done[e]) {
+    if (!found[e].seen) {
       return absl::InvalidArgumentError(absl::StrCat(
           "missing string field \"", std::string(edits[e].field), "\""));
     }
+    if (!found[e].string) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "field \"", std::string(edits[e].field), "\" is not a string"));
+    }
+    Replacement r{found[e].begin, StringEnd(line, found[e].begin), ""};
+    AppendJsonString(edits[e].value, &r.json);
+    replacements.push_back(std::move(r));
   }
   std::sort(replacements.begin(), replacements.end(),
             [](const Replacement& a, const Replacement& b) {

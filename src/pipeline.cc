@@ -109,6 +109,7 @@ struct UnitSketch {
 
 struct DocumentSketch {
   std::vector<UnitSketch> units;  // sorted by (field, begin)
+  std::vector<Token> tokens;      // of the text field, for the token sink
   // Shingle fingerprints (the high 32 bits of each shingle hash, the value
   // MinHash sees), sorted unique, per paragraph unit: half the memory of the
   // full hashes, and a false match between two paragraphs' fingerprints has
@@ -250,6 +251,8 @@ class Scanner::Impl {
   }
 
   const ScanStats& stats() const { return stats_; }
+
+  void set_token_sink(TokenSink sink) { token_sink_ = std::move(sink); }
 
  private:
   // ---- Parallel stage: one document at a time, no shared writes. ----
@@ -412,7 +415,7 @@ class Scanner::Impl {
     out->title_words.clear();
     out->title_tail_words = 0;
     out->title_tail_hash = 0;
-    std::vector<Token>& tokens = scratch->tokens;
+    std::vector<Token>& tokens = out->tokens;
     tokens.clear();
     Tokenize(doc.text, 0, &tokens);
 
@@ -504,6 +507,7 @@ class Scanner::Impl {
 
   void Match(const Document& doc, const DocumentSketch& sketch) {
     const uint32_t doc_index = static_cast<uint32_t>(doc_ids_.size());
+    if (token_sink_) token_sink_(doc_index, sketch.tokens);
     doc_ids_.push_back(doc.id);
     doc_sites_.push_back(SiteId(doc.site));
     ++stats_.documents;
@@ -925,6 +929,7 @@ class Scanner::Impl {
   }
 
   ScanOptions options_;
+  TokenSink token_sink_;
   MinHasher hasher_;
   LshParams params_;
   LshIndex index_;
@@ -990,6 +995,9 @@ void Scanner::ForEachSpan(
   impl_->ForEachSpan(fn);
 }
 const ScanStats& Scanner::stats() const { return impl_->stats(); }
+void Scanner::SetTokenSink(TokenSink sink) {
+  impl_->set_token_sink(std::move(sink));
+}
 const char* Scanner::SimdTarget() { return MinHasher::TargetName(); }
 
 }  // namespace newsdedup

@@ -32,9 +32,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "newsdedup/document.h"
 #include "newsdedup/report.h"
 #include "newsdedup/segment.h"
+#include "newsdedup/tokenize.h"
 
 namespace newsdedup {
 
@@ -106,6 +108,11 @@ struct ScanStats {
   uint64_t index_bytes = 0;    // memory of index and per-paragraph tables
 };
 
+// Receives each document's text tokens in input order (document ordinal,
+// tokens), on the thread that calls Add/Finish.
+using TokenSink =
+    std::function<void(uint32_t ordinal, absl::Span<const Token> tokens)>;
+
 class Scanner {
  public:
   // Errors: invalid options.
@@ -124,6 +131,10 @@ class Scanner {
   void ForEachSpan(const std::function<void(const SpanRecord&)>& fn) const;
 
   const ScanStats& stats() const;
+
+  // Hands every document's tokens to `sink` as matching reaches it (for
+  // stages that reuse them, like PassageFinder::Add). Set before Add().
+  void SetTokenSink(TokenSink sink);
 
   // The SIMD target the MinHash kernel runs on ("AVX3", "AVX2", ...).
   static const char* SimdTarget();

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -16,15 +17,18 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/progress.h"
 #include "newsdedup/clean.h"
 #include "newsdedup/inspect.h"
 #include "newsdedup/output_file.h"
+#include "newsdedup/passages.h"
 #include "newsdedup/pipeline.h"
 #include "newsdedup/reader.h"
 #include "newsdedup/report.h"
+#include "newsdedup/tokenize.h"
 
 namespace {
 
@@ -48,6 +52,10 @@ struct Flags {
   bool no_structure = false;
   bool no_builtin_rules = false;
   bool annotate = false;
+  bool no_passages = false;
+  bool passages_enabled = true;  // resolved from no_passages
+  double memory_limit_mb = 256;
+  newsdedup::PassageOptions passages;
   newsdedup::ReaderOptions reader;
   newsdedup::ScanOptions scan;
   newsdedup::CleanOptions clean;
@@ -116,6 +124,17 @@ void AddCommonOptions(CLI::App* cmd, Flags& f) {
   cmd->add_option("--headline-min-words", f.scan.headline_min_words,
                   "shorter headlines are not matched across documents")
       ->capture_default_str();
+  cmd->add_flag("--no-passages", f.no_passages,
+                "do not look for exact repeated passages inside paragraphs");
+  cmd->add_option("--passage-words", f.passages.min_tokens,
+                  "shortest repeated passage reported, in words")
+      ->capture_default_str();
+  cmd->add_option("--memory-limit", f.memory_limit_mb,
+                  "MB of passage records held in memory before sorted runs "
+                  "spill to disk (--temp-dir)")
+      ->capture_default_str();
+  cmd->add_option("--temp-dir", f.passages.temp_dir,
+                  "folder for spilled runs (default: $TMPDIR or /tmp)");
   cmd->add_option("--clusters", f.clusters,
                   "write each cluster with its members and kept copy (JSONL)");
   cmd->add_option("--summary", f.summary, "write the run summary (JSON)");
@@ -139,6 +158,11 @@ void Resolve(Flags& f) {
   f.scan.title_field = f.reader.title_field;
   f.scan.news_structure = !f.no_structure;
   f.scan.builtin_rules = !f.no_builtin_rules;
+  f.passages_enabled = !f.no_passages;
+  f.passages.memory_limit =
+      f.memory_limit_mb > 0
+          ? static_cast<uint64_t>(f.memory_limit_mb * (1 << 20))
+          : 0;
 }
 
 int Fail(std::string_view message) {
@@ -169,8 +193,14 @@ absl::Status WriteWhole(const std::string& path, std::string_view bytes) {
 // Pass 1, shared by scan and clean: read everything, match, collect spans.
 struct ScanRun {
   std::unique_ptr<newsdedup::Scanner> scanner;
+  std::unique_ptr<newsdedup::PassageFinder> passages;  // null: --no-passages
   std::vector<newsdedup::SpanRecord> spans;
+  newsdedup::ScanStats stats;  // the scanner's, plus passage spans
   newsdedup::RunTotals totals;
+  // Per record (by ordinal), for passage provenance: ids and sites.
+  std::vector<std::string> doc_ids;
+  std::vector<uint32_t> doc_sites;
+  absl::flat_hash_map<std::string, uint32_t> site_ids;
 };
 
 absl::Status RunPassOne(const Flags& f, ScanRun* run) {
@@ -181,6 +211,19 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
   auto scanner = newsdedup::Scanner::Create(f.scan);
   if (!scanner.ok()) return scanner.status();
   run->scanner = std::move(*scanner);
+  absl::Status sink_status;
+  if (f.passages_enabled) {
+    auto finder = newsdedup::PassageFinder::Create(f.passages);
+    if (!finder.ok()) return finder.status();
+    run->passages = std::move(*finder);
+    // The scanner tokenizes every text once; the passage finder reuses it.
+    run->scanner->SetTokenSink(
+        [&](uint32_t ordinal, absl::Span<const newsdedup::Token> tokens) {
+          if (sink_status.ok()) {
+            sink_status = run->passages->Add(ordinal, tokens);
+          }
+        });
+  }
   newsdedup::cli::Progress progress("reading", !f.quiet);
   newsdedup::Document doc;
   while (true) {
@@ -192,6 +235,11 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
           "stopped at the first malformed record (--strict)");
     }
     if (!*more) break;
+    if (!sink_status.ok()) return sink_status;
+    run->doc_ids.push_back(doc.id);
+    auto site = run->site_ids.try_emplace(
+        doc.site, static_cast<uint32_t>(run->site_ids.size() + 1));
+    run->doc_sites.push_back(doc.site.empty() ? 0 : site.first->second);
     run->scanner->Add(std::move(doc));
     doc = newsdedup::Document();
     progress.Update((*reader)->records(), (*reader)->bytes());
@@ -200,11 +248,108 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
   run->scanner->Finish();
   run->scanner->ForEachSpan(
       [&](const newsdedup::SpanRecord& s) { run->spans.push_back(s); });
+  run->stats = run->scanner->stats();
+  if (!sink_status.ok()) return sink_status;
+  if (run->passages) {
+    absl::Status s = run->passages->Finish();
+    if (!s.ok()) return s;
+  }
   run->totals.records = (*reader)->records() + (*reader)->malformed();
   run->totals.malformed = (*reader)->malformed();
   run->totals.input_bytes = (*reader)->bytes();
   run->totals.threads = f.scan.threads;
   run->totals.simd = newsdedup::Scanner::SimdTarget();
+  return absl::OkStatus();
+}
+
+// Pass 2: the exact repeated passages of every record, minus what the
+// scanner already reported, merged into the spans in report order.
+absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
+  if (!run->passages) return absl::OkStatus();
+  newsdedup::ReaderOptions options = f.reader;
+  options.strict = false;
+  auto reader = newsdedup::Reader::Open(f.inputs, options, nullptr);
+  if (!reader.ok()) return reader.status();
+  std::vector<newsdedup::SpanRecord> merged;
+  merged.reserve(run->spans.size());
+  absl::flat_hash_map<uint64_t, uint32_t> clusters;  // first location -> id
+  uint32_t next_cluster = static_cast<uint32_t>(run->stats.clusters) + 1;
+  size_t next = 0;
+  uint32_t ordinal = 0;
+  newsdedup::Document doc;
+  std::vector<newsdedup::Token> tokens;
+  std::vector<newsdedup::ByteRange> covered;
+  newsdedup::cli::Progress progress("passages", !f.quiet);
+  while (true) {
+    auto more = (*reader)->Next(&doc);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    covered.clear();
+    const size_t begin = next;
+    while (next < run->spans.size() &&
+           run->spans[next].doc_ordinal == ordinal) {
+      const newsdedup::SpanRecord& s = run->spans[next];
+      const bool in_text =
+          s.at.field != f.reader.title_field || doc.title_offset >= 0;
+      if (in_text) covered.push_back({s.at.start, s.at.end});
+      ++next;
+    }
+    std::sort(covered.begin(), covered.end(),
+              [](const newsdedup::ByteRange& a, const newsdedup::ByteRange& b) {
+                return a.begin < b.begin;
+              });
+    tokens.clear();
+    newsdedup::Tokenize(doc.text, 0, &tokens);
+    std::vector<newsdedup::Passage> found =
+        newsdedup::SubtractCovered(run->passages->Find(ordinal, tokens),
+                                   covered, tokens, f.passages.min_tokens);
+    // Interleave the record's spans and its passages by (field, offset);
+    // the title field sorts first.
+    size_t k = begin;
+    auto title_first = [&](const newsdedup::SpanRecord& s) {
+      return s.at.field == f.reader.title_field && doc.title_offset < 0;
+    };
+    for (const newsdedup::Passage& p : found) {
+      while (k < next && (title_first(run->spans[k]) ||
+                          run->spans[k].at.start < p.range.begin)) {
+        merged.push_back(run->spans[k++]);
+      }
+      newsdedup::SpanRecord s;
+      s.at = {run->doc_ids[ordinal], f.reader.text_field, p.range.begin,
+              p.range.end};
+      s.doc_ordinal = ordinal;
+      s.kind = newsdedup::SpanKind::kSpan;
+      s.match = newsdedup::MatchType::kExact;
+      s.similarity = 1.0;
+      s.first = {run->doc_ids[p.first_doc], f.reader.text_field, p.first.begin,
+                 p.first.end};
+      s.first_ordinal = p.first_doc;
+      s.has_first = true;
+      s.scope = p.first_doc == ordinal ? newsdedup::Scope::kSameDocument
+                : (run->doc_sites[ordinal] != 0 &&
+                   run->doc_sites[ordinal] == run->doc_sites[p.first_doc])
+                    ? newsdedup::Scope::kSameSite
+                    : newsdedup::Scope::kCrossSite;
+      const uint64_t key = (uint64_t{p.first_doc} << 32) | p.first.begin;
+      auto [it, fresh] = clusters.try_emplace(key, next_cluster);
+      if (fresh) ++next_cluster;
+      s.cluster = it->second;
+      s.count = p.count;
+      merged.push_back(s);
+      ++run->stats.flagged;
+      ++run->stats.flagged_exact;
+      run->stats.flagged_bytes += p.range.end - p.range.begin;
+      ++run->stats.spans_by_kind[static_cast<int>(newsdedup::SpanKind::kSpan)];
+      run->stats.bytes_by_kind[static_cast<int>(newsdedup::SpanKind::kSpan)] +=
+          p.range.end - p.range.begin;
+    }
+    while (k < next) merged.push_back(run->spans[k++]);
+    ++ordinal;
+    progress.Update(ordinal, (*reader)->bytes());
+  }
+  progress.Done();
+  run->stats.clusters = next_cluster - 1;
+  run->spans = std::move(merged);
   return absl::OkStatus();
 }
 
@@ -262,7 +407,7 @@ void PrintSummary(const newsdedup::ScanStats& s, const newsdedup::RunTotals& t,
 // The inspection outputs (--clusters, --summary, --html) of a finished run.
 absl::Status WriteInspection(const Flags& f, const ScanRun& run,
                              const newsdedup::Inspector& inspector) {
-  const newsdedup::ScanStats& stats = run.scanner->stats();
+  const newsdedup::ScanStats& stats = run.stats;
   if (!f.clusters.empty()) {
     absl::Status s = WriteWhole(f.clusters, inspector.ClustersJsonl());
     if (!s.ok()) return s;
@@ -333,12 +478,14 @@ int RunScan(Flags& f) {
   const auto start = Clock::now();
   Resolve(f);
   std::string spooled;
-  const bool second_pass = !f.summary.empty() || !f.html.empty();
+  const bool second_pass =
+      !f.summary.empty() || !f.html.empty() || f.passages_enabled;
   if (second_pass) {
     if (absl::Status s = SpoolStdin(f, &spooled); !s.ok()) return Fail(s);
   }
   ScanRun run;
   absl::Status s = RunPassOne(f, &run);
+  if (s.ok()) s = RunPassagePass(f, &run);
   if (s.ok()) s = WriteReport(f.report.empty() ? "-" : f.report, run.spans);
   newsdedup::Inspector inspector(InspectOptionsFor(f), run.spans);
   if (s.ok() && second_pass) s = FeedInspector(f, &inspector);
@@ -348,7 +495,7 @@ int RunScan(Flags& f) {
   if (s.ok()) s = WriteInspection(f, run, inspector);
   if (!spooled.empty()) std::remove(spooled.c_str());
   if (!s.ok()) return Fail(s);
-  if (!f.quiet) PrintSummary(run.scanner->stats(), run.totals, false);
+  if (!f.quiet) PrintSummary(run.stats, run.totals, false);
   return 0;
 }
 
@@ -372,6 +519,7 @@ int RunClean(Flags& f) {
 
   ScanRun run;
   if (absl::Status s = RunPassOne(f, &run); !s.ok()) return Fail(s);
+  if (absl::Status s = RunPassagePass(f, &run); !s.ok()) return Fail(s);
   if (!f.report.empty()) {
     if (absl::Status s = WriteReport(f.report, run.spans); !s.ok()) {
       return Fail(s);
@@ -517,7 +665,7 @@ int RunClean(Flags& f) {
   if (absl::Status s = WriteInspection(f, run, inspector); !s.ok()) {
     return Fail(s);
   }
-  if (!f.quiet) PrintSummary(run.scanner->stats(), run.totals, true);
+  if (!f.quiet) PrintSummary(run.stats, run.totals, true);
   return 0;
 }
 

@@ -70,7 +70,7 @@ done
 
 "$bin" scan testdata/news-sample.jsonl --report "$tmp/report.jsonl" 2>"$tmp/summary.txt"
 check "scan --report FILE" "$golden/scan_sample.expected" "$tmp/report.jsonl"
-if ! grep -q "9 records (0 malformed)" "$tmp/summary.txt"; then
+if ! grep -q "10 records (0 malformed)" "$tmp/summary.txt"; then
   echo "FAIL summary: no record count on stderr"
   cat "$tmp/summary.txt"
   failures=$((failures + 1))

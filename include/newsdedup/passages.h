@@ -1,0 +1,108 @@
+// Exact repeated passages at any boundary: every run of at least `min_tokens`
+// consecutive words that occurs earlier in the corpus (or earlier in the same
+// document), wherever paragraphs begin and end, with the earliest occurrence
+// as provenance.
+//
+//   auto finder = newsdedup::PassageFinder::Create(options);
+//   for (each document, in order) (*finder)->Add(ordinal, tokens);   // pass 1
+//   (*finder)->Finish();
+//   for (each document, in order) {                                  // pass 2
+//     auto passages = (*finder)->Find(ordinal, tokens);
+//   }
+//
+// Pass 1 hashes every window of `min_tokens` words (a rolling hash over the
+// word hashes the tokenizer made) and records (window hash, position): 16
+// bytes per input word.
+// The records are sorted in memory up to `memory_limit` bytes, then spilled
+// to disk as sorted runs and merged, so any corpus fits: only the windows
+// that occur twice or more are kept, with their first occurrence. Pass 2
+// looks each window up in that table and joins consecutive repeated windows
+// whose first occurrences are consecutive too into maximal passages. The
+// result does not depend on the memory limit.
+#ifndef NEWSDEDUP_PASSAGES_H_
+#define NEWSDEDUP_PASSAGES_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "newsdedup/segment.h"
+#include "newsdedup/tokenize.h"
+
+namespace newsdedup {
+
+struct PassageOptions {
+  // Shortest reported passage, in words. Default 10; range [4, 1000].
+  int min_tokens = 10;
+  // Bytes of pass-1 records held in memory before a sorted run is spilled
+  // to disk. Default 512 MiB; at least 1 MiB.
+  uint64_t memory_limit = uint64_t{512} << 20;
+  // Folder for spilled runs. Default "": $TMPDIR, else /tmp.
+  std::string temp_dir;
+
+  absl::Status Validate() const;
+};
+
+// One repeated passage of a document's text.
+struct Passage {
+  ByteRange range;         // in the document's text, token-precise
+  uint32_t tokens = 0;     // words in the passage
+  uint32_t first_doc = 0;  // ordinal of the document holding the first
+                           // occurrence
+  ByteRange first;         // the first occurrence, in that document's text
+  uint32_t count = 0;      // occurrences of the passage's first window
+  // The first occurrence of each of the passage's windows (min_tokens words
+  // starting at each of its words but the last min_tokens - 1): what
+  // SubtractCovered needs to cut `first` along with `range`.
+  std::vector<ByteRange> first_windows;
+};
+
+struct PassageStats {
+  uint64_t windows = 0;           // windows hashed in pass 1
+  uint64_t repeated_windows = 0;  // distinct windows occurring twice or more
+  uint64_t runs_spilled = 0;      // sorted runs written to disk
+  uint64_t bytes_spilled = 0;
+  uint64_t peak_record_bytes = 0;  // largest in-memory record buffer
+  uint64_t table_bytes = 0;        // the repeated-window table
+};
+
+class PassageFinder {
+ public:
+  static absl::StatusOr<std::unique_ptr<PassageFinder>> Create(
+      const PassageOptions& options);
+  ~PassageFinder();
+
+  // Pass 1: the tokens of document `ordinal`'s text. Documents must come in
+  // increasing ordinal order. Errors: a spill that cannot be written.
+  absl::Status Add(uint32_t ordinal, absl::Span<const Token> tokens);
+  // Ends pass 1: merges the runs and builds the table of repeated windows.
+  absl::Status Finish();
+  // Pass 2: the maximal repeated passages of the same document, in order,
+  // non-overlapping; each repeats text that starts earlier in input order.
+  // Documents must come in the same order as in pass 1 (the bytes of first
+  // occurrences are learned on the way). Not thread-safe.
+  std::vector<Passage> Find(uint32_t ordinal, absl::Span<const Token> tokens);
+
+  const PassageStats& stats() const;
+
+ private:
+  class Impl;
+  explicit PassageFinder(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// `passages` with the bytes in `covered` (sorted, non-overlapping ranges of
+// the same text, e.g. paragraphs already reported) cut out; what is left of
+// a passage is kept when it still holds `min_tokens` words, with its first
+// occurrence cut to match. `tokens`: the text's tokens.
+std::vector<Passage> SubtractCovered(const std::vector<Passage>& passages,
+                                     absl::Span<const ByteRange> covered,
+                                     absl::Span<const Token> tokens,
+                                     int min_tokens);
+
+}  // namespace newsdedup
+
+#endif  // NEWSDEDUP_PASSAGES_H_

@@ -1,0 +1,239 @@
+#include "newsdedup/passages.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "newsdedup/tokenize.h"
+
+namespace newsdedup {
+namespace {
+
+// Runs both passes over `texts` and returns the passages of every document.
+std::vector<std::vector<Passage>> FindAll(const std::vector<std::string>& texts,
+                                          PassageOptions options = {}) {
+  auto finder = PassageFinder::Create(options);
+  EXPECT_TRUE(finder.ok()) << finder.status();
+  for (size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_TRUE((*finder)->Add(i, Tokenize(texts[i])).ok());
+  }
+  EXPECT_TRUE((*finder)->Finish().ok());
+  std::vector<std::vector<Passage>> out;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    out.push_back((*finder)->Find(i, Tokenize(texts[i])));
+  }
+  return out;
+}
+
+std::string Slice(const std::string& text, ByteRange r) {
+  return text.substr(r.begin, r.end - r.begin);
+}
+
+std::string RandomWords(std::mt19937* rng, int n) {
+  static const char* kSyllables[] = {"ka",  "lo",  "mi", "ren", "tas", "vo",
+                                     "nel", "pri", "du", "sen", "ga",  "ter"};
+  std::string s;
+  for (int i = 0; i < n; ++i) {
+    if (!s.empty()) s += ' ';
+    for (int k = 0, len = 1 + (*rng)() % 3; k < len; ++k) {
+      s += kSyllables[(*rng)() % 12];
+    }
+  }
+  return s;
+}
+
+TEST(PassagesTest, SplicedPassageIsFoundWithExactOffsets) {
+  std::mt19937 rng(1);
+  const std::string quote =
+      "the harbour master said the old pier had been unsafe for years and "
+      "nobody listened";
+  const std::string a =
+      RandomWords(&rng, 30) + ". " + quote + ". " + RandomWords(&rng, 20) + ".";
+  const std::string prefix = RandomWords(&rng, 25) + ", and ";
+  const std::string b =
+      prefix + quote + " until the storm. " + RandomWords(&rng, 15) + ".";
+  auto found = FindAll({a, b});
+  EXPECT_TRUE(found[0].empty());
+  ASSERT_EQ(found[1].size(), 1u);
+  const Passage& p = found[1][0];
+  EXPECT_EQ(Slice(b, p.range), quote);
+  EXPECT_EQ(p.range.begin, prefix.size());
+  EXPECT_EQ(p.first_doc, 0u);
+  EXPECT_EQ(Slice(a, p.first), quote);
+  EXPECT_EQ(p.tokens, 15u);
+  EXPECT_EQ(p.count, 2u);
+}
+
+TEST(PassagesTest, ShorterThanMinimumIsNotReported) {
+  std::mt19937 rng(2);
+  // Nine shared words, below the default minimum of ten.
+  const std::string shared = "one two three four five six seven eight nine";
+  auto found = FindAll(
+      {RandomWords(&rng, 20) + " " + shared + " " + RandomWords(&rng, 20),
+       RandomWords(&rng, 20) + " " + shared + " " + RandomWords(&rng, 20)});
+  EXPECT_TRUE(found[1].empty());
+  PassageOptions nine;
+  nine.min_tokens = 9;
+  found = FindAll({"x " + shared + " y", "z " + shared + " w"}, nine);
+  ASSERT_EQ(found[1].size(), 1u);
+}
+
+TEST(PassagesTest, RepeatInsideOneDocument) {
+  const std::string sentence =
+      "Residents have collected more than four thousand signatures for a new "
+      "pier.";
+  const std::string text = sentence + " The council will decide. " + sentence;
+  auto found = FindAll({text});
+  ASSERT_EQ(found[0].size(), 1u);
+  EXPECT_EQ(found[0][0].first_doc, 0u);
+  EXPECT_EQ(found[0][0].first.begin, 0u);
+  EXPECT_EQ(Slice(text, found[0][0].range),
+            sentence.substr(0, sentence.size() - 1));  // words, not the '.'
+}
+
+TEST(PassagesTest, MultiByteTextOffsetsOnCharacterBoundaries) {
+  const std::string de =
+      "Die Stadtwerke von Kleinbrück erhöhen zum ersten Jänner die Preise für "
+      "Fernwärme um vier Prozent";
+  const std::string zh = "港口渡轮码头因木桩腐烂将关闭维修至少六个月";
+  const std::vector<std::string> texts = {"Überschrift. " + de + ". Ende.",
+                                          "Anfang: " + de + "!",
+                                          "新闻：" + zh + "。", "摘要" + zh};
+  auto found = FindAll(texts);
+  ASSERT_EQ(found[1].size(), 1u);
+  EXPECT_EQ(Slice(texts[1], found[1][0].range), de);
+  EXPECT_EQ(Slice(texts[0], found[1][0].first), de);
+  ASSERT_EQ(found[3].size(), 1u);
+  EXPECT_EQ(Slice(texts[3], found[3][0].range), zh);  // one token per Han char
+  EXPECT_EQ(Slice(texts[2], found[3][0].first), zh);
+}
+
+TEST(PassagesTest, PassagesAreMaximalAndNeverOverlap) {
+  std::mt19937 rng(3);
+  std::vector<std::string> texts;
+  std::vector<std::string> pool;
+  for (int i = 0; i < 40; ++i)
+    pool.push_back(RandomWords(&rng, 12 + rng() % 20));
+  for (int d = 0; d < 150; ++d) {
+    std::string t;
+    for (int k = 0; k < 6; ++k) {
+      t += (rng() % 3 == 0 ? pool[rng() % pool.size()] : RandomWords(&rng, 8));
+      t += ". ";
+    }
+    texts.push_back(t);
+  }
+  auto found = FindAll(texts);
+  size_t total = 0;
+  for (size_t d = 0; d < texts.size(); ++d) {
+    uint32_t last_end = 0;
+    for (const Passage& p : found[d]) {
+      ++total;
+      EXPECT_GE(p.range.begin, last_end) << "overlap in doc " << d;
+      last_end = p.range.end;
+      EXPECT_GE(p.tokens, 10u);
+      // The passage's text equals its first occurrence's.
+      EXPECT_EQ(Slice(texts[d], p.range), Slice(texts[p.first_doc], p.first));
+      EXPECT_TRUE(p.first_doc < d ||
+                  (p.first_doc == d && p.first.begin < p.range.begin));
+    }
+  }
+  EXPECT_GT(total, 50u);
+}
+
+TEST(PassagesTest, MemoryCapGivesTheSameResult) {
+  std::mt19937 rng(4);
+  std::vector<std::string> texts;
+  std::vector<std::string> pool;
+  for (int i = 0; i < 30; ++i) pool.push_back(RandomWords(&rng, 15));
+  for (int d = 0; d < 2000; ++d) {
+    texts.push_back(RandomWords(&rng, 40) + " " + pool[rng() % pool.size()] +
+                    " " + RandomWords(&rng, 40));
+  }
+  auto finder = [&](uint64_t limit) {
+    PassageOptions options;
+    options.memory_limit = limit;
+    auto f = PassageFinder::Create(options);
+    for (size_t i = 0; i < texts.size(); ++i) {
+      EXPECT_TRUE((*f)->Add(i, Tokenize(texts[i])).ok());
+    }
+    EXPECT_TRUE((*f)->Finish().ok());
+    return std::move(*f);
+  };
+  auto big = finder(uint64_t{256} << 20);
+  auto small = finder(uint64_t{1} << 20);  // ~160k windows: several runs
+  EXPECT_EQ(big->stats().runs_spilled, 0u);
+  EXPECT_GE(small->stats().runs_spilled, 2u);
+  EXPECT_EQ(big->stats().repeated_windows, small->stats().repeated_windows);
+  size_t passages = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const auto tokens = Tokenize(texts[i]);
+    const auto a = big->Find(i, tokens);
+    const auto b = small->Find(i, tokens);
+    ASSERT_EQ(a.size(), b.size()) << i;
+    for (size_t k = 0; k < a.size(); ++k) {
+      EXPECT_EQ(a[k].range, b[k].range);
+      EXPECT_EQ(a[k].first, b[k].first);
+      EXPECT_EQ(a[k].first_doc, b[k].first_doc);
+    }
+    passages += a.size();
+  }
+  EXPECT_GT(passages, 1000u);
+}
+
+TEST(PassagesTest, SubtractCoveredKeepsOnlyUncoveredLongEnoughParts) {
+  const std::string shared =
+      "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu "
+      "xi omicron pi rho sigma tau upsilon";
+  const std::string a = "start " + shared + " end";
+  const std::string b = "begin " + shared + " finish";
+  auto finder = PassageFinder::Create({});
+  ASSERT_TRUE((*finder)->Add(0, Tokenize(a)).ok());
+  ASSERT_TRUE((*finder)->Add(1, Tokenize(b)).ok());
+  ASSERT_TRUE((*finder)->Finish().ok());
+  (*finder)->Find(0, Tokenize(a));
+  const auto tokens = Tokenize(b);
+  const auto passages = (*finder)->Find(1, tokens);
+  ASSERT_EQ(passages.size(), 1u);
+  // Cover the first five shared words: 15 remain, still a passage.
+  const uint32_t cut = 6 + std::string("alpha beta gamma delta epsilon").size();
+  const ByteRange covered[] = {{6, cut}};
+  auto left = SubtractCovered(passages, covered, tokens, 10);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(Slice(b, left[0].range), shared.substr(cut - 6 + 1));
+  EXPECT_EQ(Slice(a, left[0].first), shared.substr(cut - 6 + 1));
+  // Cover the middle: two 10-word halves would remain -> both kept.
+  const uint32_t mid = 6 + shared.find("kappa");
+  const ByteRange middle[] = {{mid, mid + 5}};
+  left = SubtractCovered(passages, middle, tokens, 10);
+  ASSERT_EQ(left.size(), 1u);  // 9 words before "kappa", 10 after
+  EXPECT_EQ(Slice(b, left[0].range), shared.substr(shared.find("lambda")));
+  // Everything covered: nothing left.
+  const ByteRange all[] = {{0, static_cast<uint32_t>(b.size())}};
+  EXPECT_TRUE(SubtractCovered(passages, all, tokens, 10).empty());
+}
+
+TEST(PassagesTest, OptionsAreValidated) {
+  PassageOptions o;
+  o.min_tokens = 3;
+  EXPECT_FALSE(o.Validate().ok());
+  o = PassageOptions();
+  o.memory_limit = 1000;
+  EXPECT_FALSE(o.Validate().ok());
+  EXPECT_TRUE(PassageOptions().Validate().ok());
+  o.temp_dir = "/nonexistent-folder-for-newsdedup";
+  o.memory_limit = 1 << 20;
+  auto f = PassageFinder::Create(o);
+  ASSERT_TRUE(f.ok());
+  std::mt19937 rng(5);
+  absl::Status s;
+  for (int i = 0; i < 2000 && s.ok(); ++i) {
+    s = (*f)->Add(i, Tokenize(RandomWords(&rng, 50)));
+  }
+  EXPECT_FALSE(s.ok());  // the spill cannot be written: an error, not a crash
+  EXPECT_NE(std::string(s.message()).find("nonexistent"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace newsdedup
