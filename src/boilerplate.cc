@@ -47,7 +47,10 @@ constexpr BuiltInRule kBuiltIn[] = {
     {"line", "cookie",
      R"((?i)(?:we use cookies|this (?:web)?site uses cookies|by (?:continuing to use|using) (?:this|our) (?:site|website)|wir verwenden cookies|diese (?:web)?seite verwendet cookies)\b)"},
     // Copyright lines.
-    {"line", "copyright", R"((?i)(?:copyright|\(c\)|©)\s*(?:\d{4}|by\b))"},
+    {"line", "copyright",
+     R"((?i)(?:copyright|\(c\)|©)\s*(?:[a-z][\w&.-]*\s+){0,3}(?:\d{4}|by\b))"},
+    {"line", "copyright",
+     R"((?i)(?:republication|redistribution) or (?:republication|redistribution) of)"},
     {"trailer", "copyright",
      R"((?i)(?:©|copyright)[^.\n]{0,80}all rights reserved\.?\s*$)"},
     {"trailer", "copyright", R"((?i)alle rechte vorbehalten\.?\s*$)"},
@@ -55,8 +58,15 @@ constexpr BuiltInRule kBuiltIn[] = {
     {"line", "advert",
      R"((?i)(?:advertisement|sponsored content|anzeige|werbung)\s*$)"},
     // Wire bylines and trailers: "(Reporting by X; Editing by Y)".
+    // One or more of them in a row, "(Reporting By X)", "(Reporting Jun
+    // Ebias; ...)", "(Reporting and writing by X)", optionally followed by a
+    // "((reporter@example.com; Reuters Messaging: ...))" contact line.
     {"trailer", "wire-trailer",
-     R"(\((?:(?:Additional|Further|Extra) )?(?:[Rr]eporting|[Ww]riting|[Ee]diting|[Cc]ompiled|[Rr]esearch|[Ww]ritten) (?:by|from)\b[^()]*(?:\([^()]*\)[^()]*)*\)\s*$)"},
+     R"((?:\((?:(?:Additional|Further|Extra) )?(?:(?:[Rr]eporting|[Ww]riting|[Ee]diting)(?: and (?:[Rr]eporting|[Ww]riting|[Ee]diting))? (?:[Bb][Yy]\b|from\b|\p{Lu})|(?:[Cc]ompiled|[Rr]esearch|[Ww]ritten) (?:[Bb][Yy]|from)\b)[^()]*(?:\([^()]*\)[^()]*)*\)\s*)+(?:\(\([^()]*\)\)\s*)?$)"},
+    {"trailer", "contact",
+     R"(\(\([^()]*(?:@|Reuters Messaging)[^()]*\)\)\s*$)"},
+    // Currency notes closing wire copy: "($1=$1.16 Canadian)".
+    {"trailer", "currency-note", R"(\(\$1\s*=\s*[^()]{1,40}\)\s*$)"},
     {"line", "wire-trailer",
      R"((?:(?:Additional|Further) )?(?:Reporting|Writing|Editing|Compiled) by\s+\p{Lu}[^\n]{0,200}$)"},
     // Sign-offs: Reuters' "Reuter", agency tags closing a German article.

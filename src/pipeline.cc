@@ -204,6 +204,40 @@ std::vector<uint64_t> WordHashes(absl::Span<const Token> tokens) {
   return out;
 }
 
+// Words whose replacement turns a headline into another story's headline.
+bool IsContrastiveWord(uint64_t hash) {
+  static const absl::flat_hash_set<uint64_t>* const kWords = [] {
+    auto* set = new absl::flat_hash_set<uint64_t>();
+    for (const char* w :
+         {"january",  "february",  "march",    "april",     "may",
+          "june",     "july",      "august",   "september", "october",
+          "november", "december",  "jan",      "feb",       "mar",
+          "apr",      "jun",       "jul",      "aug",       "sep",
+          "sept",     "oct",       "nov",      "dec",       "monday",
+          "tuesday",  "wednesday", "thursday", "friday",    "saturday",
+          "sunday",   "first",     "second",   "third",     "fourth",
+          "fifth",    "last",      "next",     "rise",      "rises",
+          "rose",     "fall",      "falls",    "fell",      "up",
+          "down",     "gain",      "gains",    "gained",    "loss",
+          "losses",   "lose",      "loses",    "profit",    "higher",
+          "lower",    "high",      "low",      "drop",      "drops",
+          "dropped",  "jump",      "jumps",    "slip",      "slips",
+          "climb",    "climbs",    "surge",    "surges",    "slump",
+          "slumps",   "rally",     "rallies",  "beat",      "beats",
+          "miss",     "misses",    "raise",    "raises",    "cut",
+          "cuts",     "increase",  "decrease", "more",      "less",
+          "above",    "below",     "before",   "after",     "open",
+          "opens",    "close",     "closes",   "buy",       "buys",
+          "sell",     "sells",     "win",      "wins",      "not",
+          "no",       "yes",       "approve",  "approves",  "reject",
+          "rejects"}) {
+      set->insert(HashWord(w));
+    }
+    return set;
+  }();
+  return kWords->contains(hash);
+}
+
 bool IsTeaserSeparator(std::string_view gap) {
   for (char c : gap) {
     if (c == ':' || c == '|' || c == '>') return true;
@@ -445,7 +479,25 @@ class Scanner::Impl {
           out->title_tail_hash = SequenceHash(tail_tokens);
         }
       }
-      out->title_words = title_core;
+      // Stored for cross-document matching with the lowest bit marking
+      // "contrastive" words: numbers, dates, directions. Headlines differing
+      // in one such word are different stories ("Jobless claims rise" /
+      // "... fall", "... in third quarter" / "... fourth quarter").
+      {
+        const absl::Span<const Token> core_tokens =
+            TokensIn(scratch->title_tokens, base + core.begin, base + core.end);
+        out->title_words.clear();
+        const std::string_view title_bytes(doc.title);
+        for (const Token& t : core_tokens) {
+          const std::string_view word =
+              title_bytes.substr(t.begin - base, t.end - t.begin);
+          const bool contrastive =
+              word.find_first_of("0123456789") != std::string_view::npos ||
+              IsContrastiveWord(t.hash);
+          out->title_words.push_back((t.hash & ~uint64_t{1}) |
+                                     (contrastive ? 1 : 0));
+        }
+      }
       UnitSketch u;
       u.kind = UnitKind::kTitle;
       u.field = in_text ? kTextField : kTitleField;
@@ -653,7 +705,8 @@ class Scanner::Impl {
                          candidates.end());
         for (uint32_t c : candidates) {
           const absl::Span<const uint64_t> other = TitleWords(titles_[c]);
-          if (WithinOneWordEdit(words, other)) {
+          if (WithinOneWordEdit(words, other) &&
+              !DiffersInContrastiveWord(words, other)) {
             unit.first = titles_[c].unit;
             unit.similarity = static_cast<float>(WordSetJaccard(words, other));
             unit.exact = false;
@@ -667,6 +720,18 @@ class Scanner::Impl {
         for (uint64_t k : keys) near_keys[k].push_back(ti);
       }
     }
+  }
+
+  // For two word sequences within one edit: whether a word that differs
+  // carries the contrastive mark (the lowest bit, see SketchDocument).
+  static bool DiffersInContrastiveWord(absl::Span<const uint64_t> a,
+                                       absl::Span<const uint64_t> b) {
+    if (a.size() < b.size()) std::swap(a, b);
+    size_t prefix = 0;
+    while (prefix < b.size() && a[prefix] == b[prefix]) ++prefix;
+    if (prefix == a.size()) return false;   // equal
+    if ((a[prefix] & 1) != 0) return true;  // replaced or inserted word
+    return a.size() == b.size() && (b[prefix] & 1) != 0;
   }
 
   static uint64_t HashWordsKey(absl::Span<const uint64_t> words) {
@@ -718,6 +783,8 @@ class Scanner::Impl {
       const Longest& b = top2[u.doc];
       return b.unit == kNone ? kNone : units_[b.unit].first;
     };
+    absl::flat_hash_map<uint32_t, uint32_t> site_docs;
+    for (uint32_t site : doc_sites_) ++site_docs[site];
     absl::flat_hash_set<std::tuple<uint64_t, uint32_t, uint32_t>> seen;
     absl::flat_hash_map<std::pair<uint32_t, uint32_t>, uint32_t> text_counts;
     absl::flat_hash_map<std::pair<uint64_t, uint32_t>, uint32_t> teaser_counts;
@@ -746,10 +813,16 @@ class Scanner::Impl {
         u.boilerplate = Learned::kText;
         continue;
       }
+      // A teaser label must also head a real share of the site's stories
+      // (2%): structured copy ("BONDS: ...", "WHAT: ...") repeats its labels
+      // too, but only in the few stories of its kind.
       auto teaser = teaser_keys_.find(i);
-      if (teaser != teaser_keys_.end() &&
-          teaser_counts[{teaser->second, site}] >= min_docs) {
-        u.boilerplate = Learned::kTeaser;
+      if (teaser != teaser_keys_.end()) {
+        const uint32_t needed =
+            std::max<uint32_t>(min_docs, (site_docs[site] + 49) / 50);
+        if (teaser_counts[{teaser->second, site}] >= needed) {
+          u.boilerplate = Learned::kTeaser;
+        }
       }
     }
     // Copies elsewhere are syndication: the earliest copy that is not

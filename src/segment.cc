@@ -1,6 +1,7 @@
 #include "newsdedup/segment.h"
 
 #include <array>
+#include <string_view>
 
 namespace newsdedup {
 namespace {
@@ -55,13 +56,33 @@ bool EndsSentence(const unsigned char* p, size_t begin, size_t end) {
 inline bool StartsParagraph(const unsigned char* p, size_t i, size_t n) {
   if (i >= n) return false;
   const unsigned char c = p[i];
-  if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '"' ||
-      c == '(' || c == '\'')
+  // Not '(': wire copy writes "Acme Corp.  ( ACM.N )" with two spaces.
+  if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '"' || c == '\'')
     return true;
   // Opening curly quote U+201C, or any non-ASCII letter (upper-case check
   // would need tables; a multi-byte start after a double space is rare
   // enough in running text to accept).
   return c >= 0xC0;
+}
+
+// True if the '.' just before `end` closes an abbreviation ("Inc.",
+// "Corp.", "U.S.", an initial) rather than a sentence.
+bool AbbreviationBefore(const unsigned char* p, size_t begin, size_t end) {
+  if (end == begin || p[end - 1] != '.') return false;
+  size_t w = end - 1;
+  while (w > begin && p[w - 1] != ' ' && p[w - 1] != '\n') --w;
+  const std::string_view word(reinterpret_cast<const char*>(p) + w,
+                              end - 1 - w);
+  static constexpr std::string_view kAbbreviations[] = {
+      "Inc", "Corp", "Co",  "Ltd", "Plc", "PLC", "Bhd",
+      "LLC", "Mr",   "Mrs", "Ms",  "Dr",  "St",  "Jr",
+      "Sr",  "No",   "Gov", "Sen", "Rep", "Gen", "vs"};
+  if (word.size() <= 1) return true;                          // initials
+  if (word.find('.') != std::string_view::npos) return true;  // "U.S"
+  for (std::string_view a : kAbbreviations) {
+    if (word == a) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -144,7 +165,8 @@ std::vector<ByteRange> SegmentParagraphs(std::string_view text,
         size_t j = i;
         while (j < n && p[j] == ' ') ++j;
         if (j < n && p[j] != '\n' && StartsParagraph(p, j, n) &&
-            EndsSentence(p, line_begin, i)) {
+            EndsSentence(p, line_begin, i) &&
+            !AbbreviationBefore(p, line_begin, i)) {
           emit(para_begin, i);
           para_begin = j;
           line_begin = j;
