@@ -2,16 +2,16 @@
 // MinHash (k = 128) -> LSH band keys, as a whole and stage by stage, over
 // synthetic English-like paragraphs of 20, 50, 100 and 200 shingles.
 //
-//   ./build/newsdedup_bench --benchmark_filter='HotLoop|Tokenize|Shingle|MinHash|BandKeys'
+//   ./build/newsdedup_bench --benchmark_filter='Full|_Paragraph|Sketch|Scalar'
 //
 // Every benchmark checks its answer once before timing (token ranges and
 // hashes against the generator, SIMD signatures against SketchScalar, band
 // keys against the scalar path) and fails with SkipWithError otherwise.
 // Counters: bytes/s of paragraph text, items/s = shingles/s, and
-// ns_per_shingle (wall time per shingle, the unit of DESIGN.md's targets).
+// per_shingle (time per shingle, the unit of DESIGN.md's targets).
 // BM_HotLoop_<TARGET> and BM_MinHash_<TARGET> force one Highway target
-// (AVX3 = AVX-512, AVX2, SSE4, EMU128 = the portable baseline) with
-// hwy::SetSupportedTargetsForTest.
+// (AVX3 = AVX-512, AVX2, SSE4, SSSE3 and the portable baseline, SCALAR or
+// EMU128 depending on the Highway build) with hwy::SetSupportedTargetsForTest.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -54,32 +54,33 @@ class Rng {
   uint64_t state_;
 };
 
-// The 100 most frequent English words, most frequent first: about half of
-// the running words of news text.
+// Frequent English words, most frequent first, and a few news staples: about
+// half of the running words of news text.
 constexpr const char* kFunctionWords[] = {
-    "the",   "of",    "and",   "to",    "a",     "in",    "for",   "is",
-    "on",    "that",  "by",    "this",  "with",  "i",     "you",   "it",
-    "not",   "or",    "be",    "are",   "from",  "at",    "as",    "your",
-    "all",   "have",  "new",   "more",  "an",    "was",   "we",    "will",
-    "home",  "can",   "us",    "about", "if",    "page",  "my",    "has",
-    "said",  "but",   "our",   "one",   "other", "do",    "no",    "time",
-    "they",  "he",    "up",    "may",   "what",  "which", "their", "news",
-    "out",   "use",   "any",   "there", "see",   "only",  "so",    "his",
-    "when",  "here",  "who",   "also",  "now",   "help",  "get",   "first",
-    "been",  "would", "how",   "were",  "me",    "some",  "these", "its",
-    "like",  "than",  "find",  "back",  "year",  "had",   "into",  "state",
-    "two",   "last",  "over",  "after", "most",  "could", "market", "shares",
-    "company", "percent", "government", "officials"};
+    "the",        "of",       "and",   "to",     "a",      "in",      "for",
+    "is",         "on",       "that",  "by",     "this",   "with",    "i",
+    "you",        "it",       "not",   "or",     "be",     "are",     "from",
+    "at",         "as",       "your",  "all",    "have",   "new",     "more",
+    "an",         "was",      "we",    "will",   "home",   "can",     "us",
+    "about",      "if",       "page",  "my",     "has",    "said",    "but",
+    "our",        "one",      "other", "do",     "no",     "time",    "they",
+    "he",         "up",       "may",   "what",   "which",  "their",   "news",
+    "out",        "use",      "any",   "there",  "see",    "only",    "so",
+    "his",        "when",     "here",  "who",    "also",   "now",     "help",
+    "get",        "first",    "been",  "would",  "how",    "were",    "me",
+    "some",       "these",    "its",   "like",   "than",   "find",    "back",
+    "year",       "had",      "into",  "state",  "two",    "last",    "over",
+    "after",      "most",     "could", "market", "shares", "company", "percent",
+    "government", "officials"};
 constexpr int kNumFunctionWords =
     sizeof(kFunctionWords) / sizeof(kFunctionWords[0]);
 
 constexpr const char* kOnsets[] = {
-    "b",  "c",  "d",  "f",  "g",  "h",  "l",  "m",  "n",  "p",  "r",
-    "s",  "t",  "v",  "w",  "br", "ch", "cl", "cr", "dr", "fl", "gr",
-    "pl", "pr", "sh", "st", "str", "th", "tr", "",  "",   ""};
-constexpr const char* kVowels[] = {"a",  "e",  "i",  "o",  "u",  "a",
-                                   "e",  "i",  "o",  "ea", "ou", "io",
-                                   "ai", "ee", "y",  "e"};
+    "b",  "c",  "d",  "f",  "g",   "h",  "l",  "m",  "n",  "p",  "r",
+    "s",  "t",  "v",  "w",  "br",  "ch", "cl", "cr", "dr", "fl", "gr",
+    "pl", "pr", "sh", "st", "str", "th", "tr", "",   "",   ""};
+constexpr const char* kVowels[] = {"a", "e",  "i",  "o",  "u",  "a",  "e", "i",
+                                   "o", "ea", "ou", "io", "ai", "ee", "y", "e"};
 constexpr const char* kCodas[] = {"",   "",   "",   "n",  "r",  "s",
                                   "t",  "l",  "m",  "nd", "nt", "st",
                                   "ng", "rt", "ck", "ss", "ct", "rs"};
@@ -98,8 +99,11 @@ std::vector<std::string> MakeContentWords() {
   words.reserve(kCount);
   for (int i = 0; i < kCount; ++i) {
     const double u = rng.Unit();
-    int syllables = u < 0.30 ? 1 : u < 0.65 ? 2 : u < 0.85 ? 3 : u < 0.95 ? 4
-                                                                         : 5;
+    int syllables = u < 0.30   ? 1
+                    : u < 0.65 ? 2
+                    : u < 0.85 ? 3
+                    : u < 0.95 ? 4
+                               : 5;
     if (rng.Below(100) == 0) syllables = 7;
     std::string w;
     for (int s = 0; s < syllables; ++s) {
@@ -187,8 +191,9 @@ Paragraph GenerateParagraph(Rng& rng, int num_words) {
 // Declared in scan_bench.cc: a paragraph of `num_words` words from the
 // generator above, seeded with `seed`; the words' byte ranges in `*words`
 // when not null.
-std::string SyntheticParagraph(uint64_t seed, int num_words,
-                               std::vector<std::pair<uint32_t, uint32_t>>* words) {
+std::string SyntheticParagraph(
+    uint64_t seed, int num_words,
+    std::vector<std::pair<uint32_t, uint32_t>>* words) {
   Rng rng(seed);
   Paragraph p = GenerateParagraph(rng, num_words);
   if (words != nullptr) *words = std::move(p.words);
@@ -285,11 +290,12 @@ void SetCounters(benchmark::State& state, const ParagraphSet& set) {
                           static_cast<int64_t>(set.bytes));
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) *
                           static_cast<int64_t>(set.total_shingles));
-  // Inverted rate of (shingles * 1e-9) per iteration = ns per shingle.
-  state.counters["ns_per_shingle"] = benchmark::Counter(
-      static_cast<double>(set.total_shingles) * 1e-9,
-      benchmark::Counter::kIsIterationInvariantRate |
-          benchmark::Counter::kInvert);
+  // The inverted rate of shingles: seconds per shingle, printed with its
+  // unit ("per_shingle=15.9ns").
+  state.counters["per_shingle"] =
+      benchmark::Counter(static_cast<double>(set.total_shingles),
+                         benchmark::Counter::kIsIterationInvariantRate |
+                             benchmark::Counter::kInvert);
 }
 
 LshParams DefaultBands() { return *ChooseBands(kNumPerm, kThreshold); }
@@ -348,8 +354,7 @@ bool CheckSketches(const ParagraphSet& set, const MinHasher& hasher,
     hasher.Sketch(set.shingles[i], sig.data());
     if (sig != set.signatures[i]) {
       *error = std::string("paragraph ") + std::to_string(i) + ": " +
-               MinHasher::TargetName() +
-               " signature differs from SketchScalar";
+               MinHasher::TargetName() + " signature differs from SketchScalar";
       return false;
     }
   }
@@ -548,8 +553,7 @@ BENCHMARK(BM_BandKeys_Paragraph)->Apply(ParagraphSizes);
 // One BM_MinHash_<TARGET> and BM_HotLoop_<TARGET> per target that minhash.cc
 // is compiled for (this file sees the same HWY_TARGETS: same flags).
 int RegisterTargetBenchmarks() {
-  for (int64_t targets = HWY_TARGETS; targets != 0;
-       targets &= targets - 1) {
+  for (int64_t targets = HWY_TARGETS; targets != 0; targets &= targets - 1) {
     const int64_t target = targets & -targets;
     const std::string name = hwy::TargetName(target);
     benchmark::RegisterBenchmark(("BM_MinHash_" + name).c_str(),

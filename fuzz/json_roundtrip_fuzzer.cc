@@ -9,6 +9,13 @@
 // - AddJsonField appends a member and keeps the line a valid object.
 // On every input, AppendJsonString of the raw bytes is a valid JSON string
 // that decodes to the bytes themselves when they are valid UTF-8.
+// The library is compiled with simdjson's interface definition
+// SIMDJSON_THREADS_ENABLED, which changes the layout of simdjson::dom::parser;
+// this file must see the same layout or the inline functions the two share
+// break the one-definition rule (a stack overflow under ASan).
+#ifndef SIMDJSON_THREADS_ENABLED
+#define SIMDJSON_THREADS_ENABLED 1
+#endif
 #include <simdjson.h>
 
 #include <cstddef>

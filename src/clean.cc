@@ -67,10 +67,14 @@ std::string RemoveSpans(std::string_view text, std::vector<ByteRange> remove) {
     out.append(text.substr(pos, left - pos));
     const bool at_start = out.empty() || left == 0;
     const bool at_end = right == text.size();
-    if (!at_start && !at_end) {
-      int newlines = 0;
-      for (size_t i = left; i < r.begin; ++i) newlines += text[i] == '\n';
-      for (size_t i = r.end; i < right; ++i) newlines += text[i] == '\n';
+    const bool touching = left == r.begin && right == r.end;
+    if (!at_start && !at_end && !touching) {
+      // The wider of the two breaks around the cut survives: a paragraph
+      // break, a line break, or a space.
+      int before = 0, after = 0;
+      for (size_t i = left; i < r.begin; ++i) before += text[i] == '\n';
+      for (size_t i = r.end; i < right; ++i) after += text[i] == '\n';
+      const int newlines = std::max(before, after);
       out.append(newlines >= 2 ? "\n\n" : newlines == 1 ? "\n" : " ");
     }
     pos = right;

@@ -4,6 +4,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -93,6 +94,10 @@ class OutputFile::Impl {
   }
 
   absl::Status Commit() {
+    if (file_ == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path_, ": already committed"));
+    }
     absl::Status s = Write({}, /*finish=*/true);
     if (!s.ok()) return s;
     if (file_ == stdout) {
@@ -144,7 +149,10 @@ absl::StatusOr<std::unique_ptr<OutputFile>> OutputFile::Open(
     const Codec codec = absl::EndsWith(path, ".gz")    ? Codec::kGzip
                         : absl::EndsWith(path, ".zst") ? Codec::kZstd
                                                        : Codec::kPlain;
-    std::string temp = absl::StrCat(path, ".tmp-", getpid());
+    // Unique per process and per open file.
+    static std::atomic<uint64_t> counter{0};
+    std::string temp =
+        absl::StrCat(path, ".tmp-", getpid(), "-", counter.fetch_add(1));
     FILE* file = std::fopen(temp.c_str(), "wb");
     if (file == nullptr) {
       return absl::PermissionDeniedError(

@@ -1,6 +1,13 @@
 #include "newsdedup/inspect.h"
 
 #include <gtest/gtest.h>
+// The library is compiled with simdjson's interface definition
+// SIMDJSON_THREADS_ENABLED, which changes the layout of simdjson::dom::parser;
+// this file must see the same layout or the inline functions the two share
+// break the one-definition rule (a stack overflow under ASan).
+#ifndef SIMDJSON_THREADS_ENABLED
+#define SIMDJSON_THREADS_ENABLED 1
+#endif
 #include <simdjson.h>
 
 #include <map>

@@ -43,10 +43,12 @@ bool ShouldRemove(const SpanRecord& span, const CleanOptions& options,
                   std::string_view title_field);
 
 // `text` without the byte ranges in `remove` (in any order, possibly
-// overlapping), with the whitespace at each cut tidied: a cut between
-// paragraphs leaves one blank line, a cut inside a line leaves one space, a
-// cut at the start or end of the text leaves nothing; whitespace elsewhere
-// is untouched. Ranges must lie inside `text`.
+// overlapping), with the whitespace at each cut tidied: the wider break
+// beside the cut survives (a blank line between paragraphs, a newline
+// between lines, one space inside a line), a cut with no whitespace on
+// either side (Chinese text) joins its neighbours directly, and a cut at the
+// start or end of the text leaves nothing. Whitespace elsewhere is untouched.
+// Ranges past the end of `text` are clipped to it.
 std::string RemoveSpans(std::string_view text, std::vector<ByteRange> remove);
 
 // Number of words (tokenizer tokens) in `text`.
@@ -59,8 +61,10 @@ struct FieldEdit {
 
 // `line` (one JSON object) with the string values of the given top-level
 // fields replaced; every other byte is unchanged: key order, spacing,
-// escapes of other fields, numbers, nested values. Errors: not an object,
-// invalid JSON, a field that is absent or not a string.
+// escapes of other fields, numbers, nested values. A key that occurs twice
+// has its last value replaced (the one the reader reads). Errors: not an
+// object, invalid JSON (checked in full, as the reader does), a field that
+// is absent, not a string, or listed twice in `edits`.
 absl::StatusOr<std::string> ReplaceJsonStringFields(
     std::string_view line, absl::Span<const FieldEdit> edits);
 
