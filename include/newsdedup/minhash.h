@@ -49,9 +49,10 @@ class MinHasher {
  private:
   MinHasher() = default;
   int num_perm_ = 0;
-  // Multipliers split into 32-bit halves, each in a 64-bit lane, and the
-  // offsets; the layout the SIMD kernels load directly.
-  std::vector<uint64_t> a_lo_, a_hi_, b_;
+  // Multipliers whole (for targets with a 64-bit lane multiply) and split
+  // into 32-bit halves, each in a 64-bit lane (for the others), and the
+  // offsets; the layouts the SIMD kernels load directly.
+  std::vector<uint64_t> a_, a_lo_, a_hi_, b_;
 };
 
 // Fraction of equal positions: an unbiased estimate of the Jaccard
