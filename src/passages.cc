@@ -43,6 +43,42 @@ inline bool operator<(const Record& a, const Record& b) {
   return a.hash != b.hash ? a.hash < b.hash : a.position < b.position;
 }
 
+// Sorts by (hash, position). The hashes are uniform, so an in-place
+// partition by their top 11 bits (American flag sort: count, then swap each
+// record into its bucket) leaves 2048 buckets of a few hundred kilobytes,
+// each sorted while it sits in cache. About 2x faster than one std::sort
+// over hundreds of megabytes.
+void SortRecords(std::vector<Record>* records) {
+  constexpr int kBits = 11;
+  constexpr size_t kBuckets = size_t{1} << kBits;
+  Record* data = records->data();
+  const size_t n = records->size();
+  if (n < 4 * kBuckets) {
+    std::sort(records->begin(), records->end());
+    return;
+  }
+  auto bucket_of = [](const Record& r) { return r.hash >> (64 - kBits); };
+  std::vector<size_t> begin(kBuckets + 1, 0);
+  for (size_t i = 0; i < n; ++i) ++begin[bucket_of(data[i]) + 1];
+  for (size_t b = 0; b < kBuckets; ++b) begin[b + 1] += begin[b];
+  std::vector<size_t> next(begin.begin(), begin.end() - 1);
+  for (size_t b = 0; b < kBuckets; ++b) {
+    while (next[b] < begin[b + 1]) {
+      Record r = data[next[b]];
+      size_t target = bucket_of(r);
+      // Follow the cycle until a record that belongs in bucket b lands here.
+      while (target != b) {
+        std::swap(r, data[next[target]++]);
+        target = bucket_of(r);
+      }
+      data[next[b]++] = r;
+    }
+  }
+  for (size_t b = 0; b < kBuckets; ++b) {
+    std::sort(data + begin[b], data + begin[b + 1]);
+  }
+}
+
 constexpr char kRunMagic[8] = {'N', 'D', 'P', 'S', 'R', 'U', 'N', '1'};
 
 // Window hashes by a rolling polynomial over the word hashes:
@@ -133,7 +169,7 @@ class PassageFinder::Impl {
 
   absl::Status Finish() {
     if (runs_.empty()) {
-      std::sort(records_.begin(), records_.end());
+      SortRecords(&records_);
       NoteBuffer();
       size_t i = 0;
       while (i < records_.size()) {
@@ -251,7 +287,7 @@ class PassageFinder::Impl {
 
   absl::Status Spill() {
     NoteBuffer();
-    std::sort(records_.begin(), records_.end());
+    SortRecords(&records_);
     const std::string path = absl::StrCat(
         options_.temp_dir, "/newsdedup-passages-", getpid(), "-",
         reinterpret_cast<uintptr_t>(this), "-", runs_.size(), ".run");

@@ -185,7 +185,12 @@ std::vector<ByteRange> SegmentParagraphs(std::string_view text,
     ++i;
     // Fast path: run over bytes that can neither end a line nor start a
     // space (most of any text) without the per-byte checks above.
-    while (i < n && kPlain[p[i]]) ++i;
+    // A single space inside a line changes nothing either (only two in a
+    // row can end a paragraph).
+    while (i < n && (kPlain[p[i]] || (p[i] == ' ' && i + 1 < n &&
+                                      p[i + 1] != ' ' && p[i + 1] != '\n'))) {
+      ++i;
+    }
   }
   if (line_blank) {
     emit(para_begin, line_begin);

@@ -37,8 +37,9 @@ namespace newsdedup {
 struct PassageOptions {
   // Shortest reported passage, in words. Default 10; range [4, 1000].
   int min_tokens = 10;
-  // Bytes of pass-1 records held in memory before a sorted run is spilled
-  // to disk. Default 512 MiB; at least 1 MiB.
+  // Bytes of pass-1 records (16 per input word) held in memory before a
+  // sorted run is spilled to disk. Default 512 MiB (32M words); at least
+  // 1 MiB.
   uint64_t memory_limit = uint64_t{512} << 20;
   // Folder for spilled runs. Default "": $TMPDIR, else /tmp.
   std::string temp_dir;

@@ -54,7 +54,7 @@ struct Flags {
   bool annotate = false;
   bool no_passages = false;
   bool passages_enabled = true;  // resolved from no_passages
-  double memory_limit_mb = 256;
+  double memory_limit_mb = 512;
   newsdedup::PassageOptions passages;
   newsdedup::ReaderOptions reader;
   newsdedup::ScanOptions scan;
