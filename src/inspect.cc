@@ -275,9 +275,10 @@ std::string Inspector::SummaryJson(const ScanStats& stats,
   std::string out = "{";
   absl::StrAppend(
       &out, "\"records\": ", totals.records,
-      ", \"malformed\": ", totals.malformed, ", \"written\": ", totals.written,
-      ", \"emptied\": ", totals.emptied, ", \"dropped\": ", totals.dropped,
-      ", \"paragraphs\": ", stats.paragraphs,
+      ", \"malformed\": ", totals.malformed,
+      ", \"duplicate_ids\": ", totals.duplicate_ids,
+      ", \"written\": ", totals.written, ", \"emptied\": ", totals.emptied,
+      ", \"dropped\": ", totals.dropped, ", \"paragraphs\": ", stats.paragraphs,
       ", \"clusters\": ", stats.clusters, ", \"spans\": ", stats.flagged,
       ", \"flagged_bytes\": ", stats.flagged_bytes,
       ", \"removed_bytes\": ", totals.removed_bytes,

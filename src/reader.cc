@@ -313,7 +313,11 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(
       for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (ec) break;
         std::error_code type_ec;
-        if (it->is_regular_file(type_ec)) found.push_back(it->path().string());
+        // Symbolic links are kept even when dangling: opening them then
+        // reports the file as unreadable instead of skipping it silently.
+        if (it->is_regular_file(type_ec) || it->is_symlink(type_ec)) {
+          found.push_back(it->path().string());
+        }
       }
       if (ec) {
         return absl::PermissionDeniedError(

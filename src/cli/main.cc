@@ -225,6 +225,7 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
         });
   }
   newsdedup::cli::Progress progress("reading", !f.quiet);
+  absl::flat_hash_map<std::string, std::string> first_seen;  // id -> file:line
   newsdedup::Document doc;
   while (true) {
     auto more = (*reader)->Next(&doc);
@@ -236,6 +237,20 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
     }
     if (!*more) break;
     if (!sink_status.ok()) return sink_status;
+    // A duplicate id is reported and counted; the record is still used
+    // (and written back by clean), so nothing is lost.
+    auto [seen, fresh] =
+        first_seen.try_emplace(doc.id, absl::StrCat(doc.source, ":", doc.line));
+    if (!fresh) {
+      ++run->totals.duplicate_ids;
+      std::cerr << doc.source << ":" << doc.line << ": duplicate id \""
+                << doc.id << "\" (first at " << seen->second << ")\n";
+      if (f.strict) {
+        progress.Done();
+        return absl::DataLossError(
+            "stopped at the first duplicate id (--strict)");
+      }
+    }
     run->doc_ids.push_back(doc.id);
     auto site = run->site_ids.try_emplace(
         doc.site, static_cast<uint32_t>(run->site_ids.size() + 1));
@@ -382,12 +397,13 @@ void PrintSummary(const newsdedup::ScanStats& s, const newsdedup::RunTotals& t,
                     " (", s.bytes_by_kind[k], " bytes)");
   }
   std::cerr << absl::StrFormat(
-      "newsdedup %s: %d records (%d malformed), %d paragraphs\n"
+      "newsdedup %s: %d records (%d malformed, %d duplicate ids), %d "
+      "paragraphs\n"
       "  flagged: %d spans (%d exact repeats) in %d clusters, %d bytes "
       "(%.1f%% of text)\n"
       "  by kind: %s\n",
-      clean ? "clean" : "scan", t.records, t.malformed, s.paragraphs, s.flagged,
-      s.flagged_exact, s.clusters, s.flagged_bytes,
+      clean ? "clean" : "scan", t.records, t.malformed, t.duplicate_ids,
+      s.paragraphs, s.flagged, s.flagged_exact, s.clusters, s.flagged_bytes,
       s.text_bytes ? 100.0 * s.flagged_bytes / s.text_bytes : 0.0,
       kinds.empty() ? "nothing" : kinds);
   if (clean) {

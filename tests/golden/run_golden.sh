@@ -70,7 +70,7 @@ done
 
 "$bin" scan testdata/news-sample.jsonl --report "$tmp/report.jsonl" 2>"$tmp/summary.txt"
 check "scan --report FILE" "$golden/scan_sample.expected" "$tmp/report.jsonl"
-if ! grep -q "10 records (0 malformed)" "$tmp/summary.txt"; then
+if ! grep -q "10 records (0 malformed" "$tmp/summary.txt"; then
   echo "FAIL summary: no record count on stderr"
   cat "$tmp/summary.txt"
   failures=$((failures + 1))
@@ -137,6 +137,48 @@ else
   echo "FAIL clean --summary --html: missing sections"
   failures=$((failures + 1))
 fi
+# Bad input: a clear message, a count, and nothing lost.
+: >"$tmp/empty.jsonl"
+"$bin" clean "$tmp/empty.jsonl" -o "$tmp/empty.out" -q
+if [ -f "$tmp/empty.out" ] && [ ! -s "$tmp/empty.out" ]; then
+  echo "ok   empty input file gives an empty output"
+else
+  echo "FAIL empty input file"
+  failures=$((failures + 1))
+fi
+printf '%s\n' '{"id": "same", "text": "The first record with this id has enough words in it."}' \
+  '{"id": "same", "text": "A different record reusing the id must be kept as well."}' >"$tmp/dup.jsonl"
+"$bin" clean "$tmp/dup.jsonl" -o "$tmp/dup.out" -q --summary "$tmp/dup.json" 2>"$tmp/dup.err"
+if cmp -s "$tmp/dup.jsonl" "$tmp/dup.out" && grep -q 'dup.jsonl:2: duplicate id "same" (first at .*dup.jsonl:1)' "$tmp/dup.err" &&
+   grep -q '"duplicate_ids": 1' "$tmp/dup.json"; then
+  echo "ok   duplicate ids are reported, counted and kept"
+else
+  echo "FAIL duplicate ids"
+  failures=$((failures + 1))
+fi
+expect_exit "--strict stops at a duplicate id" 1 "$bin" scan "$tmp/dup.jsonl" --strict -q
+mkdir -p "$tmp/folder"
+cp testdata/news-sample.jsonl "$tmp/folder/a.jsonl"
+ln -s "$tmp/no-such-target.jsonl" "$tmp/folder/b-unreadable.jsonl"
+"$bin" scan "$tmp/folder" -q >"$tmp/folder.out" 2>"$tmp/folder.err"
+if grep -q 'b-unreadable.jsonl: cannot open' "$tmp/folder.err" && [ -s "$tmp/folder.out" ]; then
+  echo "ok   an unreadable file in a folder is reported and the rest is read"
+else
+  echo "FAIL unreadable file in a folder"
+  failures=$((failures + 1))
+fi
+{ printf '{"id": "big", "text": "'; head -c 100000000 /dev/zero | tr '\0' 'a'; printf '"}\n'; } >"$tmp/big.jsonl"
+cat testdata/news-sample.jsonl >>"$tmp/big.jsonl"
+"$bin" clean "$tmp/big.jsonl" -o "$tmp/big.out" -q --no-passages
+if [ "$(head -c 100000030 "$tmp/big.out" | md5sum)" = "$(head -c 100000030 "$tmp/big.jsonl" | md5sum)" ] &&
+   [ "$(wc -l <"$tmp/big.out")" -eq 10 ]; then
+  echo "ok   a 100 MB line passes through"
+else
+  echo "FAIL a 100 MB line"
+  failures=$((failures + 1))
+fi
+rm -f "$tmp/big.jsonl" "$tmp/big.out"
+
 expect_exit "clean needs --output" 2 "$bin" clean testdata/news-sample.jsonl
 
 expect_exit "--strict stops at a malformed record" 1 "$bin" scan testdata/malformed.jsonl --strict -q
