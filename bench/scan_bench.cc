@@ -25,9 +25,11 @@
 #include <vector>
 
 #include "newsdedup/document.h"
+#include "newsdedup/passages.h"
 #include "newsdedup/pipeline.h"
 #include "newsdedup/reader.h"
 #include "newsdedup/report.h"
+#include "newsdedup/tokenize.h"
 
 namespace newsdedup {
 namespace bench {
@@ -140,6 +142,99 @@ void BM_Reader_Reuters(benchmark::State& state) {
   state.counters["records"] = static_cast<double>(records);
 }
 BENCHMARK(BM_Reader_Reuters)->Iterations(1)->Unit(benchmark::kSecond);
+
+// Exact repeated passages (issue 4) over Reuters, as `newsdedup scan` runs
+// them: pass 1 reads, tokenizes and records every 10-word window; pass 2
+// reads again and finds the passages. Arg: the memory limit in MiB (512: no
+// spill; 32: sorted runs on disk). Both must find the same passages (a
+// checksum over every passage and its first occurrence is compared).
+void BM_Passages_Reuters(benchmark::State& state) {
+  const std::string path = ReutersPath(state);
+  if (path.empty()) return;
+  static uint64_t reference_checksum = 0;
+  PassageOptions options;
+  options.memory_limit = static_cast<uint64_t>(state.range(0)) << 20;
+  uint64_t checksum = 0, passages = 0, passage_bytes = 0, input_bytes = 0;
+  PassageStats stats;
+  for (auto _ : state) {
+    auto finder = PassageFinder::Create(options);
+    if (!finder.ok()) {
+      state.SkipWithError(finder.status().ToString().c_str());
+      return;
+    }
+    std::vector<Token> tokens;
+    for (int pass = 0; pass < 2; ++pass) {
+      auto reader = Reader::Open({path}, ReaderOptions(), nullptr);
+      if (!reader.ok()) {
+        state.SkipWithError(reader.status().ToString().c_str());
+        return;
+      }
+      Document doc;
+      uint32_t ordinal = 0;
+      while (true) {
+        absl::StatusOr<bool> more = (*reader)->Next(&doc);
+        if (!more.ok() || !*more) break;
+        tokens.clear();
+        Tokenize(doc.text, 0, &tokens);
+        if (pass == 0) {
+          if (absl::Status st = (*finder)->Add(ordinal, tokens); !st.ok()) {
+            state.SkipWithError(st.ToString().c_str());
+            return;
+          }
+        } else {
+          uint32_t last_end = 0;
+          for (const Passage& p : (*finder)->Find(ordinal, tokens)) {
+            if (p.tokens < 10 || p.range.begin < last_end ||
+                p.range.end > doc.text.size()) {
+              state.SkipWithError("passage out of bounds or overlapping");
+              return;
+            }
+            last_end = p.range.end;
+            ++passages;
+            passage_bytes += p.range.end - p.range.begin;
+            checksum = checksum * 1000003 + (uint64_t{ordinal} << 32) +
+                       p.range.begin + p.first.begin * 7 + p.first_doc * 13;
+          }
+        }
+        ++ordinal;
+      }
+      input_bytes = (*reader)->bytes();
+      if (pass == 0) {
+        if (absl::Status st = (*finder)->Finish(); !st.ok()) {
+          state.SkipWithError(st.ToString().c_str());
+          return;
+        }
+      }
+    }
+    stats = (*finder)->stats();
+  }
+  if (reference_checksum == 0) reference_checksum = checksum;
+  if (checksum != reference_checksum) {
+    state.SkipWithError("the memory limit changed the passages found");
+    return;
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(input_bytes) *
+                          static_cast<int64_t>(state.iterations()));
+  state.counters["passages"] = static_cast<double>(passages);
+  state.counters["passage_MB"] = passage_bytes / 1e6;
+  state.counters["runs_spilled"] = static_cast<double>(stats.runs_spilled);
+  state.counters["record_bytes_per_word"] =
+      stats.windows ? static_cast<double>(stats.peak_record_bytes) /
+                          static_cast<double>(stats.windows)
+                    : 0.0;
+  state.counters["table_bytes_per_word"] =
+      stats.windows ? static_cast<double>(stats.table_bytes) /
+                          static_cast<double>(stats.windows)
+                    : 0.0;
+  state.counters["repeated_windows"] =
+      static_cast<double>(stats.repeated_windows);
+}
+BENCHMARK(BM_Passages_Reuters)
+    ->Arg(512)
+    ->Arg(32)
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
 
 void BM_Scan_Reuters(benchmark::State& state) {
   const std::string path = ReutersPath(state);
