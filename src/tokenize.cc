@@ -133,6 +133,40 @@ inline uint64_t HashAsciiWord(const unsigned char* p, size_t len) {
   return internal::HashWordBytes(lowered.data(), len);
 }
 
+// Lower-cases the ASCII letters of 8 bytes at once (all bytes < 0x80): a
+// byte gets 0x20 added when 'A' <= byte <= 'Z'. Adding 0x3F (resp. 0x25) to
+// a 7-bit byte sets its high bit exactly when it is >= 0x41 'A' (resp.
+// >= 0x5B, past 'Z'), without carries between bytes.
+inline uint64_t LowerAscii8(uint64_t x) {
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const uint64_t heptets = x & ~kHigh;
+  const uint64_t at_least_a = heptets + 0x3F3F3F3F3F3F3F3FULL;
+  const uint64_t past_z = heptets + 0x2525252525252525ULL;
+  const uint64_t upper = at_least_a & ~past_z & ~x & kHigh;
+  return x | (upper >> 2);
+}
+
+// HashAsciiWord for a word of up to 16 bytes with at least 16 readable
+// bytes at `p`: two 8-byte loads, masked to the word and lower-cased in
+// place, instead of a loop over its bytes.
+inline uint64_t HashShortAsciiWord(const unsigned char* p, size_t len) {
+  uint64_t lo, hi;
+  std::memcpy(&lo, p, 8);
+  std::memcpy(&hi, p + 8, 8);
+  if (len < 8) {
+    lo &= (uint64_t{1} << (8 * len)) - 1;
+    hi = 0;
+  } else if (len < 16) {
+    hi = len == 8 ? 0 : hi & ((uint64_t{1} << (8 * (len - 8))) - 1);
+  }
+  lo = LowerAscii8(lo);
+  hi = LowerAscii8(hi);
+  unsigned char slot[16];
+  std::memcpy(slot, &lo, 8);
+  std::memcpy(slot + 8, &hi, 8);
+  return internal::HashWordSlot(slot);
+}
+
 }  // namespace
 
 void Tokenize(std::string_view text, uint32_t base, std::vector<Token>* out) {
@@ -149,9 +183,10 @@ void Tokenize(std::string_view text, uint32_t base, std::vector<Token>* out) {
       size_t j = i + 1;
       while (j < n && p[j] < 0x80 && kAsciiWord[p[j]]) ++j;
       if (j == n || p[j] < 0x80) {
-        out->push_back({base + static_cast<uint32_t>(i),
-                        base + static_cast<uint32_t>(j),
-                        HashAsciiWord(p + i, j - i)});
+        out->push_back(
+            {base + static_cast<uint32_t>(i), base + static_cast<uint32_t>(j),
+             (j - i <= 16 && i + 16 <= n) ? HashShortAsciiWord(p + i, j - i)
+                                          : HashAsciiWord(p + i, j - i)});
         i = j;
         continue;
       }
