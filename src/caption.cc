@@ -111,7 +111,7 @@ absl::StatusOr<CaptionFinder> CaptionFinder::Create() {
   p.credit = std::make_unique<RE2>(
       absl::StrCat(
           R"((?:\((?:(?:AP|AFP|Reuters|REUTERS|EPA|Xinhua|dpa) (?:Photo|PHOTO|Foto)|Photo|Foto|Image|Picture|Getty Images?)\b[^()\n]{0,80}\))",
-          R"(|(?:REUTERS|AFP PHOTO|AFP|EPA|EPA-EFE|ANADOLU|XINHUA|GETTY IMAGES|Getty Images)\s*/\s*[^\n./]{1,60}(?:\s*/\s*[^\n./]{1,30})?)",
+          R"(|(?:REUTERS|AFP PHOTO|AFP|EPA|EPA-EFE|ANADOLU|XINHUA|GETTY IMAGES|Getty Images)\s*/\s*\p{Lu}[\p{L}'.\-]*(?:\s+\p{Lu}[\p{L}'.\-]*)?(?:\s*/\s*\p{Lu}[\p{L}'.\-]*(?:\s+\p{Lu}[\p{L}'.\-]*){0,2})?)",
           R"(|(?:[A-Z][A-Z'.\-]+\s+){1,5}(?:)", agencies,
           R"()(?:\s*/\s*(?:FILE|HO|POOL))*\b)",
           R"(|(?:Getty Images|Photo credit:[^\n]{1,60}|(?:Photo|Image|Picture|Foto|Bild)s?:\s*[^\n]{1,60}$)))"),

@@ -18,7 +18,12 @@ bool ShouldRemove(const SpanRecord& span, const CleanOptions& options,
     case SpanKind::kCaption:
       return span.has_first || !options.keep_captions;
     case SpanKind::kHeadline:
-      return span.at.field != title_field || options.remove_repeated_titles;
+      // The headline itself (a title field, or a text file's first line)
+      // stays unless asked; its repeats in the body go.
+      if (span.is_title || span.at.field == title_field) {
+        return options.remove_repeated_titles;
+      }
+      return true;
     case SpanKind::kParagraph:
     case SpanKind::kSpan:
       return span.has_first;

@@ -212,6 +212,12 @@ class PassageFinder::Impl {
         auto it = table_.find(h);
         if (it != table_.end()) e = &entries_[it->second];
       }
+      // A first occurrence overlapping this window in the same document
+      // (periodic text) is not a copy to keep apart from it.
+      if (e != nullptr && e->doc == ordinal && e->token != i &&
+          e->token + m > i) {
+        e = nullptr;
+      }
       if (e != nullptr && e->doc == ordinal && e->token == i) {
         // The first occurrence itself: learn its bytes for the repeats that
         // follow (pass 2 visits documents in input order).
@@ -402,13 +408,16 @@ std::vector<Passage> SubtractCovered(const std::vector<Passage>& passages,
     const size_t b = a + p.tokens;
     // Walk the passage's words, cutting out those inside covered ranges.
     size_t run_start = a;
+    // A word is covered when any covered range overlaps it (a range may
+    // end inside a word).
     auto is_covered = [&](const Token& t) {
       auto c = std::upper_bound(
           covered.begin(), covered.end(), t.begin,
           [](uint32_t offset, const ByteRange& r) { return offset < r.begin; });
+      if (c != covered.end() && c->begin < t.end) return true;
       if (c == covered.begin()) return false;
       --c;
-      return t.begin >= c->begin && t.end <= c->end;
+      return c->end > t.begin;
     };
     auto emit = [&](size_t x, size_t y) {  // words [x, y) of the text
       if (y - x < static_cast<size_t>(min_tokens)) return;

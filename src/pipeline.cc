@@ -79,6 +79,10 @@ namespace {
 constexpr uint32_t kNone = 0xFFFFFFFFu;
 constexpr size_t kBatchDocuments = 256;
 constexpr size_t kBatchBytes = size_t{16} << 20;
+// Candidates taken from one LSH bucket per paragraph: enough for any real
+// repeat (a bucket holds cluster firsts only), and a bound on the work when
+// templated lines crowd a bucket.
+constexpr uint32_t kMaxBucketWalk = 64;
 // Teaser prefixes are learned on short paragraphs only.
 constexpr uint32_t kTeaserMaxWords = 30;
 
@@ -159,26 +163,42 @@ inline bool IsSpaceByte(unsigned char c) {
          c == '\v';
 }
 
-// Shrinks [begin, end) of `text` past ASCII whitespace and NBSP.
+// Length of a Unicode space character at text[i] (NBSP, U+2000-U+200A,
+// U+202F, U+205F, U+3000), or 0; the same set the segmenter trims.
+inline int UnicodeSpaceAt(std::string_view text, size_t i) {
+  const auto at = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const size_t left = text.size() - i;
+  if (left >= 2 && at(i) == 0xC2 && at(i + 1) == 0xA0) return 2;
+  if (left >= 3 && at(i) == 0xE2 && at(i + 1) == 0x80 &&
+      ((at(i + 2) >= 0x80 && at(i + 2) <= 0x8A) || at(i + 2) == 0xAF))
+    return 3;
+  if (left >= 3 && at(i) == 0xE2 && at(i + 1) == 0x81 && at(i + 2) == 0x9F)
+    return 3;
+  if (left >= 3 && at(i) == 0xE3 && at(i + 1) == 0x80 && at(i + 2) == 0x80)
+    return 3;
+  return 0;
+}
+
+// Shrinks [begin, end) of `text` past ASCII and Unicode whitespace.
 void Trim(std::string_view text, uint32_t* begin, uint32_t* end) {
   while (*begin < *end) {
-    const auto c = static_cast<unsigned char>(text[*begin]);
-    if (IsSpaceByte(c)) {
+    if (IsSpaceByte(static_cast<unsigned char>(text[*begin]))) {
       ++*begin;
-    } else if (c == 0xC2 && *begin + 1 < *end &&
-               static_cast<unsigned char>(text[*begin + 1]) == 0xA0) {
-      *begin += 2;
+    } else if (int len = UnicodeSpaceAt(text.substr(0, *end), *begin)) {
+      *begin += len;
     } else {
       break;
     }
   }
   while (*end > *begin) {
-    const auto c = static_cast<unsigned char>(text[*end - 1]);
-    if (IsSpaceByte(c)) {
+    if (IsSpaceByte(static_cast<unsigned char>(text[*end - 1]))) {
       --*end;
-    } else if (c == 0xA0 && *end - 1 > *begin &&
-               static_cast<unsigned char>(text[*end - 2]) == 0xC2) {
+    } else if (*end - *begin >= 2 &&
+               UnicodeSpaceAt(text.substr(0, *end), *end - 2) == 2) {
       *end -= 2;
+    } else if (*end - *begin >= 3 &&
+               UnicodeSpaceAt(text.substr(0, *end), *end - 3) == 3) {
+      *end -= 3;
     } else {
       break;
     }
@@ -373,7 +393,8 @@ class Scanner::Impl {
       return;
     }
     // The headline line of a text file is the title unit itself.
-    if (title_in_text.end > title_in_text.begin && pos == title_in_text.begin) {
+    if (title_in_text.end > title_in_text.begin && pos < title_in_text.end &&
+        end > title_in_text.begin) {
       pos = std::max(pos, title_in_text.end);
       Trim(doc.text, &pos, &end);
       if (pos >= end) return;
@@ -627,8 +648,8 @@ class Scanner::Impl {
         p.shingle_end - p.shingle_begin);
     const uint64_t* keys = sketch.band_keys.data() + p.keys_begin;
     candidates_.clear();
-    index_.ForEachCandidate(keys,
-                            [&](uint32_t c) { candidates_.push_back(c); });
+    index_.ForEachCandidate(
+        keys, [&](uint32_t c) { candidates_.push_back(c); }, kMaxBucketWalk);
     std::sort(candidates_.begin(), candidates_.end());
     candidates_.erase(std::unique(candidates_.begin(), candidates_.end()),
                       candidates_.end());
@@ -792,6 +813,8 @@ class Scanner::Impl {
       const UnitInfo& u = units_[i];
       if (u.kind != UnitKind::kParagraph) continue;
       const uint32_t site = doc_sites_[u.doc];
+      // Documents without a site share no template: nothing to learn.
+      if (site == 0) continue;
       // Text keys and teaser keys live in different ranges of the set:
       // exact roots are < 2^32, teaser keys have their top bit set.
       const uint32_t story = story_of(u);
@@ -809,6 +832,8 @@ class Scanner::Impl {
       UnitInfo& u = units_[i];
       if (u.kind != UnitKind::kParagraph) continue;
       const uint32_t site = doc_sites_[u.doc];
+      // Documents without a site share no template: nothing to learn.
+      if (site == 0) continue;
       if (text_counts[{u.exact_root, site}] >= min_docs) {
         u.boilerplate = Learned::kText;
         continue;
@@ -949,6 +974,7 @@ class Scanner::Impl {
     const UnitInfo& u = units_[i];
     span->at = {doc_ids_[u.doc], FieldName(u.field), u.begin, u.end};
     span->doc_ordinal = u.doc;
+    span->is_title = u.kind == UnitKind::kTitle;
     span->cluster = cluster_ids_[u.group];
     span->count = GroupCount(i);
     span->has_first = u.first != i;

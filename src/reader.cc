@@ -103,7 +103,9 @@ class Reader::Impl {
       if (lines_ == nullptr && !text_pending_) {
         if (next_file_ == files_.size()) return 0;
         const std::string& path = files_[next_file_++];
-        current_ = path;
+        current_ = !options_.stdin_spool.empty() && path == options_.stdin_spool
+                       ? std::string("-")
+                       : path;
         auto source = internal::ByteSource::Open(path);
         if (!source.ok()) {
           Report(0, std::string(source.status().message()));

@@ -372,3 +372,22 @@ TEST(CaptionFinderTest, MovedFinderKeepsWorking) {
 
 }  // namespace
 }  // namespace newsdedup
+
+namespace newsdedup {
+namespace {
+
+TEST(CaptionReviewTest, SlashCreditStopsAtTheName) {
+  // The credit is "REUTERS/Jane Doe"; the body starts with "Fishermen".
+  auto finder = CaptionFinder::Create();
+  ASSERT_TRUE(finder.ok());
+  const std::string text =
+      "A picture shows the harbour on May 4, 2024. REUTERS/Jane Doe "
+      "Fishermen said the catch was poor this year and prices rose.";
+  const std::vector<ByteRange> spans = finder->Find(text);
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(text.substr(spans[0].begin, spans[0].end - spans[0].begin),
+            "A picture shows the harbour on May 4, 2024. REUTERS/Jane Doe");
+}
+
+}  // namespace
+}  // namespace newsdedup

@@ -858,3 +858,25 @@ TEST(CleanEndToEndTest, CleanedCorpusKeepsEverythingElse) {
 
 }  // namespace
 }  // namespace newsdedup
+
+namespace newsdedup {
+namespace {
+
+TEST(CleanReviewTest, TextFileHeadlineIsKeptByDefault) {
+  // A text file's headline is its first line, in the text field: it is the
+  // title all the same.
+  SpanRecord span;
+  span.kind = SpanKind::kHeadline;
+  span.at = {"b.txt", "text", 0, 20};
+  span.has_first = true;
+  span.is_title = true;
+  CleanOptions options;
+  EXPECT_FALSE(ShouldRemove(span, options, "title"));
+  options.remove_repeated_titles = true;
+  EXPECT_TRUE(ShouldRemove(span, options, "title"));
+  span.is_title = false;  // the headline repeated in the body
+  EXPECT_TRUE(ShouldRemove(span, CleanOptions(), "title"));
+}
+
+}  // namespace
+}  // namespace newsdedup

@@ -237,3 +237,46 @@ TEST(PassagesTest, OptionsAreValidated) {
 
 }  // namespace
 }  // namespace newsdedup
+
+namespace newsdedup {
+namespace {
+
+TEST(PassagesReviewTest, PartlyCoveredWordCountsAsCovered) {
+  const std::string shared =
+      "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu "
+      "xi omicron pi rho sigma tau upsilon";
+  const std::string a = "start " + shared;
+  const std::string b = "begin " + shared;
+  auto finder = PassageFinder::Create({});
+  ASSERT_TRUE((*finder)->Add(0, Tokenize(a)).ok());
+  ASSERT_TRUE((*finder)->Add(1, Tokenize(b)).ok());
+  ASSERT_TRUE((*finder)->Finish().ok());
+  (*finder)->Find(0, Tokenize(a));
+  const auto tokens = Tokenize(b);
+  const auto passages = (*finder)->Find(1, tokens);
+  ASSERT_EQ(passages.size(), 1u);
+  // A covered range ending inside "gamma" covers that word too.
+  const uint32_t inside_gamma = 6 + shared.find("gamma") + 2;
+  const ByteRange covered[] = {{0, inside_gamma}};
+  auto left = SubtractCovered(passages, covered, tokens, 10);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_GE(left[0].range.begin, inside_gamma);
+  EXPECT_EQ(
+      b.substr(left[0].range.begin, left[0].range.end - left[0].range.begin),
+      shared.substr(shared.find("delta")));
+}
+
+TEST(PassagesReviewTest, PeriodicTextIsNotItsOwnSource) {
+  // A phrase repeated back to back: a window's first occurrence overlapping
+  // it is not reported; the later, separate copy is.
+  std::string text;
+  for (int i = 0; i < 6; ++i) text += "ha ";
+  text += "and then something else entirely happens here in the end. ";
+  auto found = FindAll({text});
+  for (const Passage& p : found[0]) {
+    EXPECT_LE(p.first.end, p.range.begin) << "source overlaps its copy";
+  }
+}
+
+}  // namespace
+}  // namespace newsdedup

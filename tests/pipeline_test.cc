@@ -578,6 +578,40 @@ TEST(PipelineTest, StructureCanBeTurnedOff) {
   EXPECT_EQ(ScanAll({d}).size(), 2u);
 }
 
+TEST(PipelineTest, RecordsWithoutSiteShareNoBoilerplate) {
+  // Six different stories without a site carry the same wire paragraph:
+  // syndication (the first copy kept), not boilerplate of a pseudo-site.
+  TextGenerator gen(31);
+  const std::string wire = Join(gen.Words(30));
+  std::vector<Document> docs;
+  for (int i = 0; i < 6; ++i) {
+    docs.push_back(
+        Doc("n" + std::to_string(i), "", Join(gen.Words(35)) + "\n\n" + wire));
+  }
+  std::vector<AnySpan> found = ScanAll(docs);
+  ASSERT_EQ(found.size(), 5u);
+  for (const AnySpan& f : found) {
+    EXPECT_EQ(f.kind, SpanKind::kParagraph);
+    EXPECT_EQ(f.first_doc, "n0");
+  }
+}
+
+TEST(PipelineTest, TextFileHeadlineIsNeverItsOwnRepeat) {
+  // The first line of a text file is its headline; a headline split by a
+  // double space or led by an ideographic space must not repeat itself.
+  for (const std::string title :
+       {std::string("Breaking news.  Oil prices fall sharply today"),
+        std::string("\xE3\x80\x80Oil prices fall sharply on supply data")}) {
+    Document d = Doc("f.txt", "",
+                     title +
+                         "\n\nThe council voted on Tuesday "
+                         "to close the pier for repairs.");
+    d.title = title;
+    d.title_offset = 0;
+    EXPECT_TRUE(ScanAll({d}).empty()) << title;
+  }
+}
+
 TEST(PipelineTest, OptionsAreValidated) {
   const struct {
     const char* name;

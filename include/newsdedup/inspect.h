@@ -29,6 +29,8 @@ struct RunTotals {
   uint64_t records = 0;        // records read
   uint64_t malformed = 0;      // malformed records (reported, passed through)
   uint64_t duplicate_ids = 0;  // records whose id an earlier record has
+  uint64_t lost = 0;           // malformed records `clean` could not write back
+                               // (an unreadable file, a line over the limit)
   uint64_t written = 0;        // records written by `clean`
   uint64_t emptied = 0;        // records whose text became (nearly) empty
   uint64_t dropped = 0;        // emptied records left out of the output

@@ -51,14 +51,22 @@ class LshIndex {
   // Records `id` under each of the params.bands `keys`.
   void Insert(const uint64_t* keys, uint32_t id);
 
-  // Calls fn(id) for every id that shares at least one key with `keys`,
-  // possibly more than once per id, in a deterministic order.
+  // Calls fn(id) for the ids that share at least one key with `keys`,
+  // possibly more than once per id, in a deterministic order: in each band
+  // the `max_per_band` most recently inserted ids. The cap keeps templated
+  // text (thousands of near-identical lines in one bucket) from making
+  // matching quadratic.
   template <typename Fn>
-  void ForEachCandidate(const uint64_t* keys, Fn&& fn) const {
+  void ForEachCandidate(const uint64_t* keys, Fn&& fn,
+                        uint32_t max_per_band = 0xFFFFFFFFu) const {
     for (int band = 0; band < params_.bands; ++band) {
       auto it = heads_.find(keys[band]);
       if (it == heads_.end()) continue;
-      for (uint32_t e = it->second; e != kNone; e = next_[e]) fn(ids_[e]);
+      uint32_t taken = 0;
+      for (uint32_t e = it->second; e != kNone && taken < max_per_band;
+           e = next_[e], ++taken) {
+        fn(ids_[e]);
+      }
     }
   }
 

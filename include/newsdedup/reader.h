@@ -49,6 +49,9 @@ struct ReaderOptions {
   uint64_t max_line_bytes = uint64_t{256} << 20;
   // Make the first malformed record an error returned by Next().
   bool strict = false;
+  // A file that holds a copy of stdin: it is named "-" in documents and
+  // messages. Default "": none.
+  std::string stdin_spool;
   // Keep each record's original line in Document::raw and Malformed::raw
   // (for rewriting records byte for byte). Default false.
   bool keep_raw = false;

@@ -40,6 +40,9 @@ struct SpanRecord {
   uint32_t doc_ordinal = 0;    // the record's position among the records
                                // read (0-based); not written to the report
   uint32_t first_ordinal = 0;  // the same for `first`
+  bool is_title = false;       // the span is the record's headline itself
+                               // (the title field, or a text file's first
+                               // line); not written to the report
   SpanKind kind = SpanKind::kParagraph;
   MatchType match = MatchType::kExact;
   double similarity = 1.0;  // exact Jaccard with `first`; 1.0 for exact

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -294,6 +295,8 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
   newsdedup::Document doc;
   std::vector<newsdedup::Token> tokens;
   std::vector<newsdedup::ByteRange> covered;
+  // Boilerplate ranges per record, for passages whose first copy is one.
+  absl::flat_hash_map<uint32_t, std::vector<newsdedup::ByteRange>> boilerplate;
   newsdedup::cli::Progress progress("passages", !f.quiet);
   while (true) {
     auto more = (*reader)->Next(&doc);
@@ -315,9 +318,31 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
               });
     tokens.clear();
     newsdedup::Tokenize(doc.text, 0, &tokens);
+    // Boilerplate of this record: passages repeating it later are not
+    // repeats of a kept copy (every copy of boilerplate goes).
+    for (size_t k = begin; k < next; ++k) {
+      const newsdedup::SpanRecord& sp = run->spans[k];
+      if (sp.kind == newsdedup::SpanKind::kBoilerplate &&
+          (sp.at.field != f.reader.title_field || doc.title_offset >= 0)) {
+        boilerplate[ordinal].push_back({sp.at.start, sp.at.end});
+      }
+    }
     std::vector<newsdedup::Passage> found =
         newsdedup::SubtractCovered(run->passages->Find(ordinal, tokens),
                                    covered, tokens, f.passages.min_tokens);
+    found.erase(
+        std::remove_if(found.begin(), found.end(),
+                       [&](const newsdedup::Passage& p) {
+                         auto it = boilerplate.find(p.first_doc);
+                         if (it == boilerplate.end()) return false;
+                         for (const newsdedup::ByteRange& r : it->second) {
+                           if (r.begin < p.first.end && p.first.begin < r.end) {
+                             return true;
+                           }
+                         }
+                         return false;
+                       }),
+        found.end());
     // Interleave the record's spans and its passages by (field, offset);
     // the title field sorts first.
     size_t k = begin;
@@ -409,8 +434,10 @@ void PrintSummary(const newsdedup::ScanStats& s, const newsdedup::RunTotals& t,
   if (clean) {
     std::cerr << absl::StrFormat(
         "  cleaned: %d records written, %d bytes removed, %d emptied (%d "
-        "dropped), %d malformed passed through\n",
-        t.written, t.removed_bytes, t.emptied, t.dropped, t.malformed);
+        "dropped), %d malformed passed through, %d could not be written back "
+        "(unreadable file or line over the limit; see the messages above)\n",
+        t.written, t.removed_bytes, t.emptied, t.dropped, t.malformed - t.lost,
+        t.lost);
   }
   std::cerr << absl::StrFormat(
       "  time: %.2f s, %.1f MB/s of input (%d bytes), %d thread%s, %s, "
@@ -464,47 +491,95 @@ absl::Status FeedInspector(const Flags& f, newsdedup::Inspector* inspector) {
   return absl::OkStatus();
 }
 
-// stdin can be read once; clean and the report pages read their input
-// twice, so stdin is first copied to a temporary file.
+// stdin can be read once; the passage pass, clean and the report pages read
+// their input again, so stdin is first copied to a temporary file (in
+// $TMPDIR or --temp-dir). Diagnostics and ids still name it "-". With
+// --format auto it is JSONL when its first non-blank byte is '{', else one
+// text document.
 absl::Status SpoolStdin(Flags& f, std::string* spooled) {
   for (std::string& input : f.inputs) {
     if (input != "-") continue;
     if (spooled->empty()) {
-      // Named .jsonl: stdin is read as JSONL unless --format says otherwise.
-      char path[] = "/tmp/newsdedup-stdin-XXXXXX.jsonl";
-      const int fd = mkstemps(path, 6);
-      if (fd < 0) return absl::InternalError("cannot create a temporary file");
+      std::string dir = f.passages.temp_dir;
+      if (dir.empty()) {
+        const char* tmp = std::getenv("TMPDIR");
+        dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+      }
+      std::string path = dir + "/newsdedup-stdin-XXXXXX";
+      const int fd = mkstemp(path.data());
+      if (fd < 0) {
+        return absl::InternalError(
+            absl::StrCat(dir, ": cannot create a temporary file for stdin"));
+      }
+      *spooled = path;
       char buffer[1 << 16];
-      ssize_t got;
-      while ((got = read(STDIN_FILENO, buffer, sizeof(buffer))) > 0) {
+      char first = 0;
+      while (true) {
+        const ssize_t got = read(STDIN_FILENO, buffer, sizeof(buffer));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return absl::DataLossError("-: read failed");
+        if (got == 0) break;
+        for (ssize_t k = 0; k < got && first == 0; ++k) {
+          if (buffer[k] != ' ' && buffer[k] != '\n' && buffer[k] != '\r' &&
+              buffer[k] != '\t') {
+            first = buffer[k];
+          }
+        }
         if (write(fd, buffer, got) != got) {
           close(fd);
-          return absl::DataLossError("cannot spool stdin to a temporary file");
+          return absl::DataLossError(
+              absl::StrCat(path, ": cannot spool stdin (disk full?)"));
         }
       }
       close(fd);
-      *spooled = path;
+      // The name tells --format auto what the content is.
+      const std::string named =
+          path + (first == '{' || first == 0 ? ".jsonl" : ".txt");
+      if (std::rename(path.c_str(), named.c_str()) != 0) {
+        return absl::InternalError(
+            absl::StrCat(named, ": cannot name the stdin copy"));
+      }
+      *spooled = named;
+      f.reader.stdin_spool = named;
     }
     input = *spooled;
   }
   return absl::OkStatus();
 }
 
+// Option values are checked before any input is read: a bad value is a
+// usage error (exit status 2).
+int CheckOptions(const Flags& f) {
+  absl::Status s = f.reader.Validate();
+  if (s.ok()) s = f.scan.Validate();
+  if (s.ok() && f.passages_enabled) s = f.passages.Validate();
+  if (s.ok() && f.memory_limit_mb <= 0) {
+    s = absl::InvalidArgumentError("--memory-limit must be positive (MB)");
+  }
+  if (s.ok()) return 0;
+  Fail(s);
+  return 2;
+}
+
 int RunScan(Flags& f) {
   const auto start = Clock::now();
   Resolve(f);
+  if (int rc = CheckOptions(f); rc != 0) return rc;
   std::string spooled;
-  const bool second_pass =
-      !f.summary.empty() || !f.html.empty() || f.passages_enabled;
-  if (second_pass) {
-    if (absl::Status s = SpoolStdin(f, &spooled); !s.ok()) return Fail(s);
+  const bool inspect = !f.summary.empty() || !f.html.empty();
+  if (inspect || f.passages_enabled) {
+    absl::Status s = SpoolStdin(f, &spooled);
+    if (!s.ok()) {
+      if (!spooled.empty()) std::remove(spooled.c_str());
+      return Fail(s);
+    }
   }
   ScanRun run;
   absl::Status s = RunPassOne(f, &run);
   if (s.ok()) s = RunPassagePass(f, &run);
   if (s.ok()) s = WriteReport(f.report.empty() ? "-" : f.report, run.spans);
   newsdedup::Inspector inspector(InspectOptionsFor(f), run.spans);
-  if (s.ok() && second_pass) s = FeedInspector(f, &inspector);
+  if (s.ok() && inspect) s = FeedInspector(f, &inspector);
   run.totals.seconds =
       std::chrono::duration<double>(Clock::now() - start).count();
   run.totals.peak_rss_mb = PeakRssMb();
@@ -524,8 +599,12 @@ struct Removal {
 int RunClean(Flags& f) {
   const auto start = Clock::now();
   Resolve(f);
+  if (int rc = CheckOptions(f); rc != 0) return rc;
   std::string spooled;
-  if (absl::Status s = SpoolStdin(f, &spooled); !s.ok()) return Fail(s);
+  if (absl::Status s = SpoolStdin(f, &spooled); !s.ok()) {
+    if (!spooled.empty()) std::remove(spooled.c_str());
+    return Fail(s);
+  }
   struct Cleanup {
     std::string path;
     ~Cleanup() {
@@ -563,7 +642,11 @@ int RunClean(Flags& f) {
   options.strict = false;
   auto reader = newsdedup::Reader::Open(
       f.inputs, options, [&](const newsdedup::Malformed& m) {
-        if (m.raw.empty()) return;
+        if (m.raw.empty()) {
+          // Not line-based or too long to hold: it cannot be written back.
+          ++run.totals.lost;
+          return;
+        }
         write(rejects ? rejects.get() : out->get(), m.raw);
       });
   if (!reader.ok()) return Fail(reader.status());

@@ -185,7 +185,7 @@ expect_exit "--strict stops at a malformed record" 1 "$bin" scan testdata/malfor
 expect_exit "--help" 0 "$bin" --help
 expect_exit "scan --help" 0 "$bin" scan --help
 expect_exit "missing input file" 1 "$bin" scan testdata/no-such-file.jsonl -q
-expect_exit "threshold out of range" 1 "$bin" scan testdata/news-sample.jsonl --threshold 1.5 -q
+expect_exit "threshold out of range" 2 "$bin" scan testdata/news-sample.jsonl --threshold 1.5 -q
 expect_exit "no subcommand" 2 "$bin"
 expect_exit "unknown option" 2 "$bin" scan testdata/news-sample.jsonl --no-such-option
 
