@@ -599,7 +599,7 @@ TEST(PipelineTest, RecordsWithoutSiteShareNoBoilerplate) {
 TEST(PipelineTest, TextFileHeadlineIsNeverItsOwnRepeat) {
   // The first line of a text file is its headline; a headline split by a
   // double space or led by an ideographic space must not repeat itself.
-  for (const std::string title :
+  for (const std::string& title :
        {std::string("Breaking news.  Oil prices fall sharply today"),
         std::string("\xE3\x80\x80Oil prices fall sharply on supply data")}) {
     Document d = Doc("f.txt", "",
