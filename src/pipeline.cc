@@ -133,6 +133,13 @@ enum class Learned : uint8_t {
   kTeaser,  // the same "LABEL:" prefix in many documents of one site
 };
 
+// Documents waiting to be sketched and matched, with their sketches.
+struct Batch {
+  std::vector<Document> docs;
+  std::vector<DocumentSketch> sketches;
+  size_t bytes = 0;
+};
+
 // What is kept per unit after matching.
 struct UnitInfo {
   uint32_t doc;
@@ -281,16 +288,19 @@ class Scanner::Impl {
         rules_(std::move(rules)),
         captions_(std::move(captions)) {}
 
+  ~Impl() { JoinInFlight(); }
+
   void Add(Document doc) {
-    batch_bytes_ += doc.text.size() + doc.title.size();
-    batch_.push_back(std::move(doc));
-    if (batch_.size() >= kBatchDocuments || batch_bytes_ >= kBatchBytes) {
-      ProcessBatch();
+    Batch& batch = batches_[filling_];
+    batch.bytes += doc.text.size() + doc.title.size();
+    batch.docs.push_back(std::move(doc));
+    if (batch.docs.size() >= kBatchDocuments || batch.bytes >= kBatchBytes) {
+      ProcessBatch(/*last=*/false);
     }
   }
 
   void Finish() {
-    ProcessBatch();
+    ProcessBatch(/*last=*/true);
     if (options_.news_structure) MatchHeadlines();
     if (options_.boilerplate_min_docs > 0) LearnBoilerplate();
     AssignGroups();
@@ -544,29 +554,77 @@ class Scanner::Impl {
                      });
   }
 
-  void ProcessBatch() {
-    if (batch_.empty()) return;
-    sketches_.resize(std::max(sketches_.size(), batch_.size()));
-    const size_t n = batch_.size();
+  // Sketching a batch: workers (and, when it waits, the matching thread)
+  // take documents from a shared counter; each document's sketch lands in
+  // its own slot, so who sketched what does not matter.
+  struct SketchJob {
+    Batch* batch = nullptr;
     std::atomic<size_t> next{0};
-    auto work = [&]() {
-      Scratch scratch;
-      scratch.signature.resize(hasher_.num_perm());
-      for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
-        SketchDocument(batch_[i], &scratch, &sketches_[i]);
-      }
-    };
-    const int workers = static_cast<int>(std::min<size_t>(options_.threads, n));
-    if (workers <= 1) {
-      work();
-    } else {
-      std::vector<std::thread> pool;
-      for (int w = 0; w < workers; ++w) pool.emplace_back(work);
-      for (auto& th : pool) th.join();
+    std::vector<std::thread> workers;
+  };
+
+  void SketchSome(SketchJob* job) {
+    Batch* batch = job->batch;
+    const size_t n = batch->docs.size();
+    Scratch scratch;
+    scratch.signature.resize(hasher_.num_perm());
+    for (size_t i = job->next.fetch_add(1); i < n; i = job->next.fetch_add(1)) {
+      SketchDocument(batch->docs[i], &scratch, &batch->sketches[i]);
     }
-    for (size_t i = 0; i < n; ++i) Match(batch_[i], sketches_[i]);
-    batch_.clear();
-    batch_bytes_ = 0;
+  }
+
+  void StartSketch(Batch* batch, int workers) {
+    if (batch->sketches.size() < batch->docs.size()) {
+      batch->sketches.resize(batch->docs.size());
+    }
+    job_.batch = batch;
+    job_.next.store(0);
+    for (int w = 0; w < workers; ++w) {
+      job_.workers.emplace_back([this]() { SketchSome(&job_); });
+    }
+  }
+
+  // Helps the running job to its end and waits for its workers.
+  void FinishSketch() {
+    if (job_.batch == nullptr) return;
+    SketchSome(&job_);
+    for (auto& th : job_.workers) th.join();
+    job_.workers.clear();
+    job_.batch = nullptr;
+  }
+
+  void JoinInFlight() { FinishSketch(); }
+
+  void MatchBatch(Batch* batch) {
+    for (size_t i = 0; i < batch->docs.size(); ++i) {
+      Match(batch->docs[i], batch->sketches[i]);
+    }
+    batch->docs.clear();
+    batch->bytes = 0;
+  }
+
+  // A pipeline over two batches. threads - 1 workers sketch batch k + 1
+  // while this thread matches batch k and the caller reads batch k + 2;
+  // when batch k + 2 is full, this thread helps finish sketching k + 1
+  // before matching it. Matching stays sequential, in input order, so the
+  // output does not depend on the thread count. With one thread each batch
+  // is sketched and matched in turn.
+  void ProcessBatch(bool last) {
+    Batch& filled = batches_[filling_];
+    Batch& previous = batches_[1 - filling_];
+    FinishSketch();  // `previous` is sketched now
+    if (last || options_.threads <= 1) {
+      if (!previous.docs.empty()) MatchBatch(&previous);
+      if (!filled.docs.empty()) {
+        StartSketch(&filled, options_.threads - 1);
+        FinishSketch();
+        MatchBatch(&filled);
+      }
+      return;
+    }
+    StartSketch(&filled, options_.threads - 1);
+    if (!previous.docs.empty()) MatchBatch(&previous);
+    filling_ = 1 - filling_;  // `previous` is empty: fill it next
   }
 
   // ---- Sequential stage, in input order. ----
@@ -1034,9 +1092,10 @@ class Scanner::Impl {
   LshIndex index_;
   BoilerplateRules rules_;
   CaptionFinder captions_;
-  std::vector<Document> batch_;
-  size_t batch_bytes_ = 0;
-  std::vector<DocumentSketch> sketches_;
+  // Two batches: one filled by Add() while the other is sketched.
+  Batch batches_[2];
+  int filling_ = 0;
+  SketchJob job_;
   std::vector<uint32_t> candidates_;
 
   std::vector<std::string> doc_ids_;
