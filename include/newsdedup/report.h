@@ -48,8 +48,11 @@ struct SpanRecord {
   double similarity = 1.0;  // exact Jaccard with `first`; 1.0 for exact
   Scope scope = Scope::kCrossSite;
   uint32_t cluster = 0;   // group of repeats, numbered from 1 in order of
-                          // the group's first occurrence
-  uint32_t count = 0;     // occurrences in the group
+                          // the group's first occurrence; passage (`span`)
+                          // groups are numbered after the others, in the
+                          // order their repeats are met
+  uint32_t count = 0;     // occurrences in the group (for a passage: of its
+                          // first window of words)
   bool has_first = true;  // false for boilerplate: every copy is flagged
   Location first;         // the kept (earliest) occurrence
 };
