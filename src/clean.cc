@@ -70,9 +70,30 @@ std::string RemoveSpans(std::string_view text, std::vector<ByteRange> remove) {
     size_t right = r.end;
     while (right < text.size() && IsSpace(text[right])) ++right;
     out.append(text.substr(pos, left - pos));
+    // Punctuation that belonged to the removed words (", the mayor said"
+    // after a cut that ends a sentence) would dangle: drop it with its
+    // space.
+    if (right < text.size() &&
+        (text[right] == ',' || text[right] == ';' || text[right] == ':')) {
+      size_t last = out.size();
+      while (last > 0 && IsSpace(out[last - 1])) --last;
+      const char before = last > 0 ? out[last - 1] : '.';
+      if (before == '.' || before == '!' || before == '?' || before == ',' ||
+          before == ';' || before == ':') {
+        ++right;
+        while (right < text.size() && IsSpace(text[right])) ++right;
+      }
+    }
     const bool at_start = out.empty() || left == 0;
     const bool at_end = right == text.size();
-    const bool touching = left == r.begin && right == r.end;
+    // No space goes before closing punctuation ("fell, he said").
+    const bool before_punctuation =
+        right < text.size() &&
+        (text[right] == ',' || text[right] == '.' || text[right] == ';' ||
+         text[right] == ':' || text[right] == '!' || text[right] == '?' ||
+         text[right] == ')');
+    const bool touching =
+        (left == r.begin && right == r.end) || before_punctuation;
     if (!at_start && !at_end && !touching) {
       // The wider of the two breaks around the cut survives: a paragraph
       // break, a line break, or a space.

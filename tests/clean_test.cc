@@ -136,6 +136,15 @@ TEST(RemoveSpansTest, TidiesWhitespaceAtEachCut) {
        {{5, 8}},
        "one three"},
       {"inside a line, tabs", "x\ty\tz", {{2, 3}}, "x z"},
+      // Punctuation left dangling by a cut goes with it.
+      {"dangling comma after a sentence",
+       "It fell. READ MORE, he said.",
+       {{9, 18}},
+       "It fell. he said."},
+      {"comma kept after a word",
+       "It fell sharply, he said.",
+       {{8, 15}},
+       "It fell, he said."},
       // Text written without spaces (Chinese) joins directly.
       {"no whitespace around the cut", "aaabbbccc", {{3, 6}}, "aaaccc"},
       // The wider break survives: a line between single newlines leaves a
