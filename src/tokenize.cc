@@ -3,6 +3,10 @@
 #include <utf8proc.h>
 
 #include <array>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <cstring>
 
 #include "internal/word_hash.h"
@@ -167,6 +171,36 @@ inline uint64_t HashShortAsciiWord(const unsigned char* p, size_t len) {
   return internal::HashWordSlot(slot);
 }
 
+// First position at or after `j` that is not an ASCII letter or digit (a
+// byte >= 0x80 also stops it). SSE2 (x86-64 baseline, so no dispatch)
+// classifies 16 bytes at a time; other machines take the table loop.
+inline size_t AsciiWordEnd(const unsigned char* p, size_t j, size_t n) {
+#if defined(__SSE2__)
+  const __m128i below_0 = _mm_set1_epi8('0' - 1);
+  const __m128i above_9 = _mm_set1_epi8('9' + 1);
+  const __m128i below_a = _mm_set1_epi8('a' - 1);
+  const __m128i above_z = _mm_set1_epi8('z' + 1);
+  const __m128i case_bit = _mm_set1_epi8(0x20);
+  while (j + 16 <= n) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + j));
+    // Signed compares: bytes >= 0x80 are negative and match neither range.
+    const __m128i digit =
+        _mm_and_si128(_mm_cmpgt_epi8(v, below_0), _mm_cmplt_epi8(v, above_9));
+    const __m128i lower = _mm_or_si128(v, case_bit);
+    const __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lower, below_a),
+                                         _mm_cmplt_epi8(lower, above_z));
+    const unsigned mask =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(digit, letter)));
+    if (mask != 0xFFFFu) {
+      return j + static_cast<size_t>(__builtin_ctz(~mask & 0xFFFFu));
+    }
+    j += 16;
+  }
+#endif
+  while (j < n && p[j] < 0x80 && kAsciiWord[p[j]]) ++j;
+  return j;
+}
+
 }  // namespace
 
 void Tokenize(std::string_view text, uint32_t base, std::vector<Token>* out) {
@@ -180,8 +214,7 @@ void Tokenize(std::string_view text, uint32_t base, std::vector<Token>* out) {
         ++i;
         continue;
       }
-      size_t j = i + 1;
-      while (j < n && p[j] < 0x80 && kAsciiWord[p[j]]) ++j;
+      const size_t j = AsciiWordEnd(p, i + 1, n);
       if (j == n || p[j] < 0x80) {
         out->push_back(
             {base + static_cast<uint32_t>(i), base + static_cast<uint32_t>(j),
