@@ -64,6 +64,7 @@ struct Setting {
   int shingle;
   double threshold;
   int num_perm;
+  int max_edit_words;
 };
 
 }  // namespace
@@ -150,16 +151,18 @@ int main(int argc, char** argv) {
   }
 
   const Setting settings[] = {
-      {"3-word shingles, t=0.5", 3, 0.5, 128},
-      {"3-word shingles, t=0.6", 3, 0.6, 128},
-      {"3-word shingles, t=0.7 (default)", 3, 0.7, 128},
-      {"3-word shingles, t=0.8", 3, 0.8, 128},
-      {"3-word shingles, t=0.7, k=64", 3, 0.7, 64},
-      {"3-word shingles, t=0.7, k=256", 3, 0.7, 256},
-      {"4-word shingles, t=0.7", 4, 0.7, 128},
-      {"4-word shingles, t=0.6", 4, 0.6, 128},
-      {"5-word shingles, t=0.7", 5, 0.7, 128},
-      {"5-word shingles, t=0.8, k=128 (datasketch standard)", 5, 0.8, 128},
+      {"3-word shingles, t=0.5", 3, 0.5, 128, 0},
+      {"3-word shingles, t=0.6", 3, 0.6, 128, 0},
+      {"3-word shingles, t=0.7", 3, 0.7, 128, 0},
+      {"3-word shingles, t=0.8", 3, 0.8, 128, 0},
+      {"3-word shingles, t=0.7 + up to 2 edited words (default)", 3, 0.7, 128,
+       2},
+      {"the default with k=64", 3, 0.7, 64, 2},
+      {"the default with k=256", 3, 0.7, 256, 2},
+      {"4-word shingles, t=0.6", 4, 0.6, 128, 0},
+      {"4-word shingles, t=0.7", 4, 0.7, 128, 0},
+      {"5-word shingles, t=0.7", 5, 0.7, 128, 0},
+      {"5-word shingles, t=0.8, k=128 (datasketch standard)", 5, 0.8, 128, 0},
   };
   std::printf(
       "corpus %s: %zu documents; %zu planted sources x 5 strengths + "
@@ -174,6 +177,7 @@ int main(int argc, char** argv) {
     options.shingle_size = setting.shingle;
     options.threshold = setting.threshold;
     options.num_perm = setting.num_perm;
+    options.max_edit_words = setting.max_edit_words;
     options.boilerplate_min_docs = 0;  // planted copies are not templates
     auto scanner = newsdedup::Scanner::Create(options);
     if (!scanner.ok()) {

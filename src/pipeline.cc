@@ -50,6 +50,10 @@ absl::Status ScanOptions::Validate() const {
         absl::StrCat("minimum exact-match length must be in [1, ", min_tokens,
                      "], got ", min_exact_tokens));
   }
+  if (max_edit_words < 0 || max_edit_words > 16) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "maximum edited words must be in [0, 16], got ", max_edit_words));
+  }
   if (threads < 1 || threads > 256) {
     return absl::InvalidArgumentError(
         absl::StrCat("threads must be in [1, 256], got ", threads));
@@ -83,6 +87,9 @@ constexpr size_t kBatchBytes = size_t{16} << 20;
 // repeat (a bucket holds cluster firsts only), and a bound on the work when
 // templated lines crowd a bucket.
 constexpr uint32_t kMaxBucketWalk = 64;
+// The edited-words rule applies to paragraphs with at least this many
+// distinct shingles (about 20 words).
+constexpr size_t kMinEditShingles = 18;
 // Teaser prefixes are learned on short paragraphs only.
 constexpr uint32_t kTeaserMaxWords = 30;
 
@@ -104,6 +111,8 @@ struct UnitSketch {
   uint32_t tokens = 0;
   uint64_t sequence_hash = 0;
   uint64_t teaser_key = 0;     // paragraph units: hash of a "LABEL:" prefix
+  uint64_t facts = 0;          // paragraph units: hash of its numbers, dates
+                               // and direction words, in order
   uint32_t shingle_begin = 0;  // into DocumentSketch::shingles
   uint32_t shingle_end = 0;    // empty: exact matching only
   uint32_t keys_begin = 0;     // into DocumentSketch::band_keys
@@ -340,6 +349,18 @@ class Scanner::Impl {
     u.range = {begin, end};
     u.tokens = static_cast<uint32_t>(words.size());
     u.sequence_hash = SequenceHash(words);
+    // Numbers, dates and direction words: a near match by a few edited
+    // words must keep them ("February sales fell 5.8 percent" is not a
+    // re-filing of "October sales fell 2.4 percent").
+    uint64_t facts = 0x1F83D9ABFB41BD6BULL;
+    for (const Token& t : words) {
+      const std::string_view w(doc.text.data() + t.begin, t.end - t.begin);
+      if (w.find_first_of("0123456789") != std::string_view::npos ||
+          IsContrastiveWord(t.hash)) {
+        facts = CombineOrdered(facts, t.hash);
+      }
+    }
+    u.facts = facts;
     u.shingle_begin = u.shingle_end =
         static_cast<uint32_t>(out->shingles.size());
     u.keys_begin = static_cast<uint32_t>(out->band_keys.size());
@@ -711,10 +732,27 @@ class Scanner::Impl {
     std::sort(candidates_.begin(), candidates_.end());
     candidates_.erase(std::unique(candidates_.begin(), candidates_.end()),
                       candidates_.end());
+    // A few edited words weigh heavily in a short paragraph: each one
+    // changes `shingle_size` shingles on both sides, so e edited words
+    // leave a symmetric difference of at most 2 * shingle_size * e.
+    const size_t max_difference = 2 *
+                                  static_cast<size_t>(options_.shingle_size) *
+                                  static_cast<size_t>(options_.max_edit_words);
     for (uint32_t c : candidates_) {
       ++stats_.candidates;
-      const double j = ExactJaccard(shingles, LeaderShingles(c));
-      if (j >= options_.threshold) {
+      const absl::Span<const uint32_t> other = LeaderShingles(c);
+      const double j = ExactJaccard(shingles, other);
+      // |A ∪ B| = (|A| + |B|) / (1 + J); |A Δ B| = |A ∪ B| (1 - J).
+      const double union_size = (shingles.size() + other.size()) / (1.0 + j);
+      // Only for paragraphs of 20+ words: in a short formulaic sentence
+      // ("X could not be reached for comment") the edited words are the
+      // whole news.
+      const bool few_edits =
+          max_difference > 0 && shingles.size() >= kMinEditShingles &&
+          other.size() >= kMinEditShingles &&
+          union_size * (1.0 - j) <= static_cast<double>(max_difference) + 0.5 &&
+          p.facts == leader_facts_.at(c);
+      if (j >= options_.threshold || few_edits) {
         info->first = c;
         info->similarity = static_cast<float>(j);
         info->exact = false;
@@ -728,6 +766,7 @@ class Scanner::Impl {
                            static_cast<uint32_t>(shingles.size())));
     leader_shingles_.insert(leader_shingles_.end(), shingles.begin(),
                             shingles.end());
+    leader_facts_.try_emplace(id, p.facts);
     ++stats_.indexed;
   }
 
@@ -1108,6 +1147,7 @@ class Scanner::Impl {
   absl::flat_hash_map<uint32_t, uint64_t> teaser_keys_;  // unit -> key
   absl::flat_hash_map<uint32_t, std::pair<uint64_t, uint32_t>> leader_offsets_;
   std::vector<uint32_t> leader_shingles_;
+  absl::flat_hash_map<uint32_t, uint64_t> leader_facts_;
   std::vector<TitleData> titles_;
   std::vector<uint64_t> title_words_;
   std::vector<uint32_t> group_sizes_;
@@ -1122,7 +1162,12 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(
   if (!hasher.ok()) return hasher.status();
   LshParams params{options.bands, options.rows};
   if (params.bands == 0) {
-    auto chosen = ChooseBands(options.num_perm, options.threshold);
+    // Candidates must also reach paragraphs of 20 words with max_edit_words
+    // edits, whose Jaccard can fall to about 0.5.
+    const double lsh_threshold = options.max_edit_words > 0
+                                     ? std::min(options.threshold, 0.5)
+                                     : options.threshold;
+    auto chosen = ChooseBands(options.num_perm, lsh_threshold);
     if (!chosen.ok()) return chosen.status();
     params = *chosen;
   }

@@ -612,6 +612,44 @@ TEST(PipelineTest, TextFileHeadlineIsNeverItsOwnRepeat) {
   }
 }
 
+TEST(PipelineTest, TwoEditedWordsInAShortParagraph) {
+  // 22 words, 2 replaced: Jaccard of 3-word shingles is below 0.7, but two
+  // edited words are a re-filing. Changed numbers are not; nor are edits of
+  // a sentence under 20 words.
+  const std::string base =
+      "The harbour council voted on Tuesday to close the old ferry pier for "
+      "repairs after inspectors found rotten wooden piles below the waterline "
+      "near the quay";
+  const std::string edited =
+      "The harbour council voted on Tuesday to close the ageing ferry pier for "
+      "repairs after inspectors found decayed wooden piles below the waterline "
+      "near the quay";
+  ASSERT_LT(ParagraphJaccard(base, edited, 3), 0.7);
+  std::vector<Found> found = Scan({Doc("a", "s", base), Doc("b", "s", edited)});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].match, MatchType::kNear);
+  EXPECT_EQ(found[0].first_doc, "a");
+
+  const std::string numbers_a =
+      "Department store chain Example Inc said on Thursday that February sales "
+      "at stores open at least a year fell 5.8 percent from a year earlier";
+  const std::string numbers_b =
+      "Department store chain Example Inc said on Thursday that October sales "
+      "at stores open at least a year fell 2.4 percent from a year earlier";
+  EXPECT_TRUE(
+      Scan({Doc("a", "s", numbers_a), Doc("b", "s", numbers_b)}).empty());
+
+  const std::string short_a =
+      "A Harbour spokeswoman could not immediately be reached for comment.";
+  const std::string short_b =
+      "A Council spokesman could not immediately be reached for comment.";
+  EXPECT_TRUE(Scan({Doc("a", "s", short_a), Doc("b", "s", short_b)}).empty());
+
+  ScanOptions off = ParagraphOptions();
+  off.max_edit_words = 0;
+  EXPECT_TRUE(Scan({Doc("a", "s", base), Doc("b", "s", edited)}, off).empty());
+}
+
 TEST(PipelineTest, OptionsAreValidated) {
   const struct {
     const char* name;
@@ -631,6 +669,7 @@ TEST(PipelineTest, OptionsAreValidated) {
       {"min_tokens 0", [](ScanOptions* o) { o->min_tokens = 0; }},
       {"min_exact > min", [](ScanOptions* o) { o->min_exact_tokens = 9; }},
       {"threads 0", [](ScanOptions* o) { o->threads = 0; }},
+      {"edit words 17", [](ScanOptions* o) { o->max_edit_words = 17; }},
       {"empty field", [](ScanOptions* o) { o->text_field = ""; }},
       {"boilerplate docs 1",
        [](ScanOptions* o) { o->boilerplate_min_docs = 1; }},

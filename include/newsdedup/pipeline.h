@@ -62,6 +62,14 @@ struct ScanOptions {
   // Paragraphs with fewer words are not reported at all. Default 3; >= 1
   // and <= min_tokens.
   int min_exact_tokens = 3;
+  // A paragraph of 20+ words also repeats an earlier one nearly when the
+  // two differ by at most this many edited words (replaced, inserted or
+  // deleted: a symmetric difference of at most 2 * shingle_size *
+  // max_edit_words shingles), whatever their Jaccard similarity: one or two
+  // changed words in a 20-word paragraph leave a Jaccard of 0.5-0.7. Default 2;
+  // 0 turns it off; range [0, 16]. With it on, LSH bands are chosen for a
+  // threshold of at most 0.5.
+  int max_edit_words = 2;
   // Sketching threads. Default 1; range [1, 256].
   int threads = 1;
   // Seed of the MinHash permutations. Default 1.

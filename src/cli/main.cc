@@ -97,6 +97,10 @@ void AddCommonOptions(CLI::App* cmd, Flags& f) {
       ->capture_default_str();
   cmd->add_option("--rows", f.scan.rows, "LSH rows per band (with --bands)")
       ->capture_default_str();
+  cmd->add_option("--max-edit-words", f.scan.max_edit_words,
+                  "paragraphs of 20+ words differing by at most this many "
+                  "edited words also match (0: Jaccard only)")
+      ->capture_default_str();
   cmd->add_option("--min-tokens", f.scan.min_tokens,
                   "shorter paragraphs (in words) are matched exactly only")
       ->capture_default_str();
