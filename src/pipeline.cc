@@ -1,6 +1,7 @@
 #include "newsdedup/pipeline.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <thread>
 #include <tuple>
@@ -271,6 +272,13 @@ bool IsContrastiveWord(uint64_t hash) {
     }
     return set;
   }();
+  // A 4096-bit filter answers "no" for almost every word without a probe.
+  static const std::array<uint64_t, 64>* const kFilter = [] {
+    auto* filter = new std::array<uint64_t, 64>();
+    for (uint64_t h : *kWords) (*filter)[(h >> 58)] |= uint64_t{1} << (h & 63);
+    return filter;
+  }();
+  if (((*kFilter)[hash >> 58] >> (hash & 63) & 1) == 0) return false;
   return kWords->contains(hash);
 }
 
@@ -354,9 +362,11 @@ class Scanner::Impl {
     // re-filing of "October sales fell 2.4 percent").
     uint64_t facts = 0x1F83D9ABFB41BD6BULL;
     for (const Token& t : words) {
-      const std::string_view w(doc.text.data() + t.begin, t.end - t.begin);
-      if (w.find_first_of("0123456789") != std::string_view::npos ||
-          IsContrastiveWord(t.hash)) {
+      bool fact = false;
+      for (uint32_t k = t.begin; k < t.end && !fact; ++k) {
+        fact = static_cast<unsigned char>(doc.text[k] - '0') < 10u;
+      }
+      if (fact || IsContrastiveWord(t.hash)) {
         facts = CombineOrdered(facts, t.hash);
       }
     }
@@ -1165,7 +1175,7 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(
     // Candidates must also reach paragraphs of 20 words with max_edit_words
     // edits, whose Jaccard can fall to about 0.5.
     const double lsh_threshold = options.max_edit_words > 0
-                                     ? std::min(options.threshold, 0.5)
+                                     ? std::min(options.threshold, 0.55)
                                      : options.threshold;
     auto chosen = ChooseBands(options.num_perm, lsh_threshold);
     if (!chosen.ok()) return chosen.status();
