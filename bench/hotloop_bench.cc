@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench_util.h"
 #include "hwy/targets.h"
 #include "newsdedup/hash.h"
 #include "newsdedup/lsh.h"
@@ -31,28 +32,6 @@
 namespace newsdedup {
 namespace bench {
 namespace {
-
-// SplitMix64: a portable generator (the <random> distributions differ
-// between standard libraries, which would change the inputs).
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, n).
-  uint32_t Below(uint32_t n) {
-    return static_cast<uint32_t>(((Next() >> 32) * n) >> 32);
-  }
-  // Uniform in [0, 1).
-  double Unit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
-
- private:
-  uint64_t state_;
-};
 
 // Frequent English words, most frequent first, and a few news staples: about
 // half of the running words of news text.

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+
+#include "bench_util.h"
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -34,32 +36,7 @@
 namespace newsdedup {
 namespace bench {
 
-// Defined in hotloop_bench.cc (same target): an English-like paragraph of
-// `num_words` words, and the byte ranges of its words in `*words`.
-std::string SyntheticParagraph(
-    uint64_t seed, int num_words,
-    std::vector<std::pair<uint32_t, uint32_t>>* words);
-
 namespace {
-
-// SplitMix64, for the corpus layout (which paragraphs are copies).
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, n).
-  uint32_t Below(size_t n) {
-    return static_cast<uint32_t>(((Next() >> 32) * n) >> 32);
-  }
-
- private:
-  uint64_t state_;
-};
 
 std::string DataDir() {
   if (const char* env = std::getenv("NEWSDEDUP_DATA"); env && *env) return env;

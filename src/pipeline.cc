@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "internal/spaces.h"
 #include "newsdedup/boilerplate.h"
 #include "newsdedup/caption.h"
 #include "newsdedup/hash.h"
@@ -175,51 +176,11 @@ struct TitleData {
   uint64_t tail_hash;
 };
 
-inline bool IsSpaceByte(unsigned char c) {
-  return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' ||
-         c == '\v';
-}
-
-// Length of a Unicode space character at text[i] (NBSP, U+2000-U+200A,
-// U+202F, U+205F, U+3000), or 0; the same set the segmenter trims.
-inline int UnicodeSpaceAt(std::string_view text, size_t i) {
-  const auto at = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  const size_t left = text.size() - i;
-  if (left >= 2 && at(i) == 0xC2 && at(i + 1) == 0xA0) return 2;
-  if (left >= 3 && at(i) == 0xE2 && at(i + 1) == 0x80 &&
-      ((at(i + 2) >= 0x80 && at(i + 2) <= 0x8A) || at(i + 2) == 0xAF))
-    return 3;
-  if (left >= 3 && at(i) == 0xE2 && at(i + 1) == 0x81 && at(i + 2) == 0x9F)
-    return 3;
-  if (left >= 3 && at(i) == 0xE3 && at(i + 1) == 0x80 && at(i + 2) == 0x80)
-    return 3;
-  return 0;
-}
-
-// Shrinks [begin, end) of `text` past ASCII and Unicode whitespace.
+// Shrinks [begin, end) of `text` past ASCII and Unicode whitespace (the
+// same set the segmenter trims).
 void Trim(std::string_view text, uint32_t* begin, uint32_t* end) {
-  while (*begin < *end) {
-    if (IsSpaceByte(static_cast<unsigned char>(text[*begin]))) {
-      ++*begin;
-    } else if (int len = UnicodeSpaceAt(text.substr(0, *end), *begin)) {
-      *begin += len;
-    } else {
-      break;
-    }
-  }
-  while (*end > *begin) {
-    if (IsSpaceByte(static_cast<unsigned char>(text[*end - 1]))) {
-      --*end;
-    } else if (*end - *begin >= 2 &&
-               UnicodeSpaceAt(text.substr(0, *end), *end - 2) == 2) {
-      *end -= 2;
-    } else if (*end - *begin >= 3 &&
-               UnicodeSpaceAt(text.substr(0, *end), *end - 3) == 3) {
-      *end -= 3;
-    } else {
-      break;
-    }
-  }
+  internal::TrimSpaces(reinterpret_cast<const unsigned char*>(text.data()),
+                       begin, end);
 }
 
 // Tokens of `tokens` lying inside [begin, end).

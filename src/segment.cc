@@ -3,6 +3,8 @@
 #include <array>
 #include <string_view>
 
+#include "internal/spaces.h"
+
 namespace newsdedup {
 namespace {
 
@@ -21,17 +23,7 @@ inline bool IsAsciiSpace(unsigned char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
-// Length of a Unicode space at p (NBSP U+00A0, U+2000-U+200A, U+202F,
-// U+205F, U+3000, ideographic and narrow spaces), or 0.
-inline int UnicodeSpaceLength(const unsigned char* p, size_t n) {
-  if (n >= 2 && p[0] == 0xC2 && p[1] == 0xA0) return 2;
-  if (n >= 3 && p[0] == 0xE2 && p[1] == 0x80 &&
-      ((p[2] >= 0x80 && p[2] <= 0x8A) || p[2] == 0xAF))
-    return 3;
-  if (n >= 3 && p[0] == 0xE2 && p[1] == 0x81 && p[2] == 0x9F) return 3;
-  if (n >= 3 && p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80) return 3;
-  return 0;
-}
+using internal::UnicodeSpaceLength;
 
 // True if the byte before `end` (skipping closing quotes and brackets) is
 // sentence-final punctuation.
@@ -95,27 +87,7 @@ std::vector<ByteRange> SegmentParagraphs(std::string_view text,
 
   // Emits [begin, end) trimmed of whitespace, if anything is left.
   auto emit = [&](size_t begin, size_t end) {
-    while (begin < end) {
-      if (IsAsciiSpace(p[begin]) || p[begin] == '\n') {
-        ++begin;
-      } else if (int len = UnicodeSpaceLength(p + begin, end - begin)) {
-        begin += len;
-      } else {
-        break;
-      }
-    }
-    while (end > begin) {
-      const unsigned char c = p[end - 1];
-      if (IsAsciiSpace(c) || c == '\n') {
-        --end;
-      } else if (end - begin >= 2 && p[end - 2] == 0xC2 && c == 0xA0) {
-        end -= 2;
-      } else if (end - begin >= 3 && UnicodeSpaceLength(p + end - 3, 3) == 3) {
-        end -= 3;
-      } else {
-        break;
-      }
-    }
+    internal::TrimSpaces(p, &begin, &end);
     if (begin < end) {
       out.push_back({static_cast<uint32_t>(begin), static_cast<uint32_t>(end)});
     }
