@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -23,6 +24,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/progress.h"
 #include "newsdedup/clean.h"
+#include "newsdedup/eval.h"
 #include "newsdedup/inspect.h"
 #include "newsdedup/output_file.h"
 #include "newsdedup/passages.h"
@@ -43,8 +45,10 @@ struct Flags {
   std::string clusters;
   std::string summary;
   std::string html;
-  std::string output;   // clean
-  std::string rejects;  // clean
+  std::string output;     // clean
+  std::string rejects;    // clean
+  std::string labels;     // eval
+  std::string eval_json;  // eval
   std::string format = "auto";
   bool strict = false;
   bool quiet = false;
@@ -594,6 +598,62 @@ int RunScan(Flags& f) {
   return 0;
 }
 
+// Scans like `scan`, then scores the spans against a label file.
+int RunEval(Flags& f) {
+  const auto start = Clock::now();
+  Resolve(f);
+  if (int rc = CheckOptions(f); rc != 0) return rc;
+  auto labels = newsdedup::ReadLabels(f.labels);
+  if (!labels.ok()) {
+    Fail(labels.status());
+    return 2;
+  }
+  std::string spooled;
+  if (f.passages_enabled) {
+    absl::Status s = SpoolStdin(f, &spooled);
+    if (!s.ok()) {
+      if (!spooled.empty()) std::remove(spooled.c_str());
+      return Fail(s);
+    }
+  }
+  ScanRun run;
+  absl::Status s = RunPassOne(f, &run);
+  if (s.ok()) s = RunPassagePass(f, &run);
+  if (!spooled.empty()) std::remove(spooled.c_str());
+  if (s.ok() && !f.report.empty()) s = WriteReport(f.report, run.spans);
+  if (!s.ok()) return Fail(s);
+  const double seconds =
+      std::chrono::duration<double>(Clock::now() - start).count();
+  const newsdedup::EvalResult result =
+      newsdedup::Evaluate(*labels, run.spans, run.doc_ids);
+  std::string text = newsdedup::FormatEval(result);
+  absl::StrAppend(
+      &text, "\nscan: ", run.totals.records, " records, ",
+      absl::SixDigits(run.totals.input_bytes / 1e6), " MB in ",
+      absl::SixDigits(seconds), " s (",
+      absl::SixDigits(run.totals.input_bytes / 1e6 / std::max(seconds, 1e-9)),
+      " MB/s, ", f.scan.threads, " thread", f.scan.threads == 1 ? "" : "s",
+      ")\n");
+  std::fputs(text.c_str(), stdout);
+  if (!f.eval_json.empty()) {
+    std::string json = newsdedup::EvalJson(result);
+    json.insert(json.size() - 1,
+                absl::StrCat(", \"seconds\": ", absl::SixDigits(seconds),
+                             ", \"input_bytes\": ", run.totals.input_bytes));
+    json.push_back('\n');
+    std::ofstream out(f.eval_json, std::ios::binary);
+    out << json;
+    out.close();
+    if (!out) return Fail(absl::StrCat(f.eval_json, ": cannot write"));
+  }
+  if (result.missing_docs > 0) {
+    std::cerr << "newsdedup eval: " << result.missing_docs
+              << " judged documents of " << f.labels
+              << " are not in the input\n";
+  }
+  return 0;
+}
+
 // Spans of one record, by field, that the cleaning policy removes.
 struct Removal {
   std::vector<newsdedup::ByteRange> title;
@@ -779,7 +839,7 @@ int main(int argc, char** argv) {
       "newsdedup: find duplicated and boilerplate text in scraped news and "
       "report it as exact byte spans."};
   app.require_subcommand(1);
-  Flags scan_flags, clean_flags;
+  Flags scan_flags, clean_flags, eval_flags;
 
   CLI::App* scan = app.add_subcommand(
       "scan",
@@ -820,6 +880,19 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
 
+  CLI::App* eval = app.add_subcommand(
+      "eval",
+      "Scan like `scan`, then score the report against labels: precision, "
+      "recall and F1 per kind, by findings and by bytes (label format: "
+      "README.md, Evaluation).");
+  AddCommonOptions(eval, eval_flags);
+  eval->add_option("--labels,-l", eval_flags.labels, "the label file (JSONL)")
+      ->required();
+  eval->add_option("--json", eval_flags.eval_json,
+                   "also write the scores as one JSON object");
+  eval->add_option("--report,-o", eval_flags.report,
+                   "also write the span report (JSONL)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -827,6 +900,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (scan->parsed()) return RunScan(scan_flags);
+  if (eval->parsed()) return RunEval(eval_flags);
   if (clean->parsed()) return RunClean(clean_flags);
   return 2;
 }
