@@ -35,6 +35,8 @@ struct Setting {
   double threshold;
   int num_perm;
   int max_edit_words;
+  int bands = 0;  // 0: chosen from the threshold
+  int rows = 0;
 };
 
 const Setting kSettings[] = {
@@ -43,6 +45,8 @@ const Setting kSettings[] = {
     {"3-word shingles, t=0.7", 3, 0.7, 128, 0},
     {"3-word shingles, t=0.8", 3, 0.8, 128, 0},
     {"3-word shingles, t=0.7 + up to 2 edited words (default)", 3, 0.7, 128, 2},
+    {"the default with 32x4 bands", 3, 0.7, 128, 2, 32, 4},
+    {"the default with 42x3 bands", 3, 0.7, 128, 2, 42, 3},
     {"the default with k=64", 3, 0.7, 64, 2},
     {"the default with k=256", 3, 0.7, 256, 2},
     {"4-word shingles, t=0.6", 4, 0.6, 128, 0},
@@ -99,6 +103,8 @@ int RunCorpus(const std::string& path, uint64_t seed) {
     options.threshold = setting.threshold;
     options.num_perm = setting.num_perm;
     options.max_edit_words = setting.max_edit_words;
+    options.bands = setting.bands;
+    options.rows = setting.rows;
     auto scanner = newsdedup::Scanner::Create(options);
     if (!scanner.ok()) {
       std::cerr << setting.name << ": " << scanner.status().message() << "\n";

@@ -24,6 +24,26 @@ bool HasDigit(std::string_view s) {
                      [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// Numbers, month and weekday names: a changed one is a new fact, not an
+// edit of the same copy (the `number-1` edit changes one on purpose).
+bool IsFact(std::string_view word) {
+  static const char* const kDates[] = {
+      "january", "february", "march",     "april",    "may",      "june",
+      "july",    "august",   "september", "october",  "november", "december",
+      "jan",     "feb",      "mar",       "apr",      "jun",      "jul",
+      "aug",     "sep",      "sept",      "oct",      "nov",      "dec",
+      "monday",  "tuesday",  "wednesday", "thursday", "friday",   "saturday",
+      "sunday"};
+  if (HasDigit(word)) return true;
+  std::string lower(word);
+  for (char& c : lower) c = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+  while (!lower.empty() && lower.back() == '.') lower.pop_back();
+  for (const char* d : kDates) {
+    if (lower == d) return true;
+  }
+  return false;
+}
+
 // Sentence ends: the byte after ". ", "? " or "! " followed by a capital
 // letter or a quote. Returns sentence [begin, end) ranges (end excludes the
 // following space).
@@ -52,6 +72,25 @@ bool SameWord(std::string_view a, std::string_view b) {
   return true;
 }
 
+// `paragraph` without its lines of one or two words (sign-offs such as
+// "Reuter", bylines): planted text leaves them out, since the tool reports
+// them by rule, as boilerplate, wherever they are.
+std::string WithoutShortLines(std::string_view paragraph) {
+  std::string out;
+  size_t pos = 0;
+  while (pos <= paragraph.size()) {
+    size_t end = paragraph.find('\n', pos);
+    if (end == std::string_view::npos) end = paragraph.size();
+    const std::string_view line = paragraph.substr(pos, end - pos);
+    if (Tokenize(line).size() >= 3) {
+      if (!out.empty()) out.push_back('\n');
+      out.append(line);
+    }
+    pos = end + 1;
+  }
+  return out;
+}
+
 class Planter {
  public:
   Planter(const std::vector<Document>& corpus, const PlantOptions& options)
@@ -61,13 +100,15 @@ class Planter {
       const std::string& text = corpus[d].text;
       for (const ByteRange& r : SegmentParagraphs(text, {})) {
         Para p;
-        p.text = text.substr(r.begin, r.end - r.begin);
+        p.text = WithoutShortLines(
+            std::string_view(text).substr(r.begin, r.end - r.begin));
         p.words = Tokenize(p.text);
+        if (p.words.empty()) continue;
         p.doc = d;
         if (vocabulary_.size() < 200000) {
           for (const Token& w : p.words) {
             std::string word = p.text.substr(w.begin, w.end - w.begin);
-            if (!HasDigit(word)) vocabulary_.push_back(std::move(word));
+            if (!IsFact(word)) vocabulary_.push_back(std::move(word));
           }
         }
         paras_[d].push_back(std::move(p));
@@ -189,12 +230,12 @@ class Planter {
     return out;
   }
 
-  // `count` ordinary (digit-free) words of `p` replaced.
+  // `count` ordinary words (not numbers or dates) of `p` replaced.
   bool ReplaceWords(const Para& p, size_t count, std::string* out) {
     std::vector<size_t> candidates;
     for (size_t i = 0; i < p.words.size(); ++i) {
       const Token& w = p.words[i];
-      if (!HasDigit(std::string_view(p.text).substr(w.begin, w.end - w.begin)))
+      if (!IsFact(std::string_view(p.text).substr(w.begin, w.end - w.begin)))
         candidates.push_back(i);
     }
     if (candidates.size() < count) return false;
@@ -342,6 +383,9 @@ class Planter {
     const size_t teaser_after = Chance(0.5) ? 1 + Below(ps.size() - 1) : 0;
     for (size_t i = 0; i < ps.size(); ++i) {
       const Para& p = ps[i];
+      // Lines of one or two words (sign-offs like "Reuter", bylines) are
+      // left out: the tool does not report them as repeats.
+      if (p.words.size() < 3) continue;
       std::string s = p.text;
       std::string edit = "article-exact";
       if (i + 1 == ps.size() && p.words.size() >= 20 && Chance(0.3)) {
@@ -352,10 +396,8 @@ class Planter {
         edit = "article-word-1";
       }
       const size_t start = append(s);
-      if (p.words.size() >= 3) {
-        AddLabel(doc.id, "text", start, text.size(), SpanKind::kParagraph,
-                 src.id, edit);
-      }
+      AddLabel(doc.id, "text", start, text.size(), SpanKind::kParagraph, src.id,
+               edit);
       if (i + 1 == teaser_after) {
         const Document& other = corpus_[Below(corpus_.size())];
         if (!other.title.empty() &&
@@ -392,6 +434,7 @@ class Planter {
     const std::vector<Para>& ps = paras_[d];
     bool spliced = !splice;
     for (size_t i = 0; i < ps.size(); ++i) {
+      if (ps[i].words.size() < 3) continue;  // as in copies
       std::string s = Rewrite(ps[i]);
       if (!spliced && ps[i].words.size() >= 20) {
         // A verbatim sentence of 12+ words from another article, put in

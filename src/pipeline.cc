@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <initializer_list>
 #include <thread>
 #include <tuple>
 
@@ -202,46 +203,163 @@ std::vector<uint64_t> WordHashes(absl::Span<const Token> tokens) {
   return out;
 }
 
+// A set of normalized words, asked by hash; a 4096-bit filter answers "no"
+// for almost every word without a probe.
+class WordSet {
+ public:
+  WordSet(std::initializer_list<const char*> words) {
+    for (const char* w : words) {
+      const uint64_t h = HashWord(w);
+      words_.insert(h);
+      filter_[h >> 58] |= uint64_t{1} << (h & 63);
+    }
+  }
+  bool Contains(uint64_t hash) const {
+    if ((filter_[hash >> 58] >> (hash & 63) & 1) == 0) return false;
+    return words_.contains(hash);
+  }
+
+ private:
+  absl::flat_hash_set<uint64_t> words_;
+  std::array<uint64_t, 64> filter_{};
+};
+
+#define NEWSDEDUP_DATE_WORDS                                                \
+  "january", "february", "march", "april", "may", "june", "july", "august", \
+      "september", "october", "november", "december", "jan", "feb", "mar",  \
+      "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",       \
+      "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",   \
+      "sunday"
+
 // Words whose replacement turns a headline into another story's headline.
 bool IsContrastiveWord(uint64_t hash) {
-  static const absl::flat_hash_set<uint64_t>* const kWords = [] {
-    auto* set = new absl::flat_hash_set<uint64_t>();
-    for (const char* w :
-         {"january",  "february",  "march",    "april",     "may",
-          "june",     "july",      "august",   "september", "october",
-          "november", "december",  "jan",      "feb",       "mar",
-          "apr",      "jun",       "jul",      "aug",       "sep",
-          "sept",     "oct",       "nov",      "dec",       "monday",
-          "tuesday",  "wednesday", "thursday", "friday",    "saturday",
-          "sunday",   "first",     "second",   "third",     "fourth",
-          "fifth",    "last",      "next",     "rise",      "rises",
-          "rose",     "fall",      "falls",    "fell",      "up",
-          "down",     "gain",      "gains",    "gained",    "loss",
-          "losses",   "lose",      "loses",    "profit",    "higher",
-          "lower",    "high",      "low",      "drop",      "drops",
-          "dropped",  "jump",      "jumps",    "slip",      "slips",
-          "climb",    "climbs",    "surge",    "surges",    "slump",
-          "slumps",   "rally",     "rallies",  "beat",      "beats",
-          "miss",     "misses",    "raise",    "raises",    "cut",
-          "cuts",     "increase",  "decrease", "more",      "less",
-          "above",    "below",     "before",   "after",     "open",
-          "opens",    "close",     "closes",   "buy",       "buys",
-          "sell",     "sells",     "win",      "wins",      "not",
-          "no",       "yes",       "approve",  "approves",  "reject",
-          "rejects"}) {
-      set->insert(HashWord(w));
-    }
-    return set;
-  }();
-  // A 4096-bit filter answers "no" for almost every word without a probe.
-  static const std::array<uint64_t, 64>* const kFilter = [] {
-    auto* filter = new std::array<uint64_t, 64>();
-    for (uint64_t h : *kWords) (*filter)[(h >> 58)] |= uint64_t{1} << (h & 63);
-    return filter;
-  }();
-  if (((*kFilter)[hash >> 58] >> (hash & 63) & 1) == 0) return false;
-  return kWords->contains(hash);
+  static const WordSet* const kWords = new WordSet{NEWSDEDUP_DATE_WORDS,
+                                                   "first",
+                                                   "second",
+                                                   "third",
+                                                   "fourth",
+                                                   "fifth",
+                                                   "last",
+                                                   "next",
+                                                   "rise",
+                                                   "rises",
+                                                   "rose",
+                                                   "fall",
+                                                   "falls",
+                                                   "fell",
+                                                   "up",
+                                                   "down",
+                                                   "gain",
+                                                   "gains",
+                                                   "gained",
+                                                   "loss",
+                                                   "losses",
+                                                   "lose",
+                                                   "loses",
+                                                   "profit",
+                                                   "higher",
+                                                   "lower",
+                                                   "high",
+                                                   "low",
+                                                   "drop",
+                                                   "drops",
+                                                   "dropped",
+                                                   "jump",
+                                                   "jumps",
+                                                   "slip",
+                                                   "slips",
+                                                   "climb",
+                                                   "climbs",
+                                                   "surge",
+                                                   "surges",
+                                                   "slump",
+                                                   "slumps",
+                                                   "rally",
+                                                   "rallies",
+                                                   "beat",
+                                                   "beats",
+                                                   "miss",
+                                                   "misses",
+                                                   "raise",
+                                                   "raises",
+                                                   "cut",
+                                                   "cuts",
+                                                   "increase",
+                                                   "decrease",
+                                                   "more",
+                                                   "less",
+                                                   "above",
+                                                   "below",
+                                                   "before",
+                                                   "after",
+                                                   "open",
+                                                   "opens",
+                                                   "close",
+                                                   "closes",
+                                                   "buy",
+                                                   "buys",
+                                                   "sell",
+                                                   "sells",
+                                                   "win",
+                                                   "wins",
+                                                   "not",
+                                                   "no",
+                                                   "yes",
+                                                   "approve",
+                                                   "approves",
+                                                   "reject",
+                                                   "rejects"};
+  return kWords->Contains(hash);
 }
+
+// The facts of a paragraph, which a near match by a few edited words must
+// keep: besides numbers, dates, ordinals ("fifth straight meeting") and
+// the words that turn a figure around ("rose"/"fell", "not"). Narrower
+// than the headline list: in a paragraph of 20+ words, "more", "after" or
+// "next week"/"this week" (a weekend re-file) are rarely the news.
+bool IsParagraphFactWord(uint64_t hash) {
+  static const WordSet* const kWords = new WordSet{NEWSDEDUP_DATE_WORDS,
+                                                   "first",
+                                                   "second",
+                                                   "third",
+                                                   "fourth",
+                                                   "fifth",
+                                                   "sixth",
+                                                   "seventh",
+                                                   "eighth",
+                                                   "ninth",
+                                                   "tenth",
+                                                   "rise",
+                                                   "rises",
+                                                   "rose",
+                                                   "risen",
+                                                   "fall",
+                                                   "falls",
+                                                   "fell",
+                                                   "fallen",
+                                                   "up",
+                                                   "down",
+                                                   "higher",
+                                                   "lower",
+                                                   "gain",
+                                                   "gains",
+                                                   "gained",
+                                                   "loss",
+                                                   "losses",
+                                                   "increase",
+                                                   "increased",
+                                                   "decrease",
+                                                   "decreased",
+                                                   "drop",
+                                                   "drops",
+                                                   "dropped",
+                                                   "not",
+                                                   "no",
+                                                   "never"};
+  return kWords->Contains(hash);
+}
+
+#undef NEWSDEDUP_DATE_WORDS
 
 bool IsTeaserSeparator(std::string_view gap) {
   for (char c : gap) {
@@ -327,7 +445,7 @@ class Scanner::Impl {
       for (uint32_t k = t.begin; k < t.end && !fact; ++k) {
         fact = static_cast<unsigned char>(doc.text[k] - '0') < 10u;
       }
-      if (fact || IsContrastiveWord(t.hash)) {
+      if (fact || IsParagraphFactWord(t.hash)) {
         facts = CombineOrdered(facts, t.hash);
       }
     }

@@ -628,12 +628,13 @@ int RunEval(Flags& f) {
       newsdedup::Evaluate(*labels, run.spans, run.doc_ids);
   std::string text = newsdedup::FormatEval(result);
   absl::StrAppend(
-      &text, "\nscan: ", run.totals.records, " records, ",
-      absl::SixDigits(run.totals.input_bytes / 1e6), " MB in ",
-      absl::SixDigits(seconds), " s (",
-      absl::SixDigits(run.totals.input_bytes / 1e6 / std::max(seconds, 1e-9)),
-      " MB/s, ", f.scan.threads, " thread", f.scan.threads == 1 ? "" : "s",
-      ")\n");
+      &text,
+      absl::StrFormat("\nscan: %d records, %.1f MB in %.2f s (%.1f MB/s, "
+                      "%d thread%s)\n",
+                      run.totals.records, run.totals.input_bytes / 1e6,
+                      seconds,
+                      run.totals.input_bytes / 1e6 / std::max(seconds, 1e-9),
+                      f.scan.threads, f.scan.threads == 1 ? "" : "s"));
   std::fputs(text.c_str(), stdout);
   if (!f.eval_json.empty()) {
     std::string json = newsdedup::EvalJson(result);
