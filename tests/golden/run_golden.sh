@@ -87,6 +87,16 @@ check "scan --rules testdata/rules-example.txt" "$golden/scan_rules.expected" "$
 "$bin" scan testdata/news-sample.jsonl -q --no-structure >"$tmp/plain.jsonl"
 check "scan --no-structure" "$golden/scan_no_structure.expected" "$tmp/plain.jsonl"
 
+# eval against hand-made labels; the last line (time) varies and is cut.
+# A stricter threshold must show up as missed near paragraphs.
+"$bin" eval testdata/news-sample.jsonl -q -l testdata/news-sample.labels.jsonl \
+  | sed '$d' >"$tmp/eval.txt"
+"$bin" eval testdata/news-sample.jsonl -q -l testdata/news-sample.labels.jsonl \
+  --threshold 0.9 --max-edit-words 0 | sed '$d' >>"$tmp/eval.txt"
+check "eval news-sample.labels.jsonl" "$golden/eval_sample.expected" "$tmp/eval.txt"
+expect_exit "eval: malformed label file" 2 \
+  "$bin" eval testdata/news-sample.jsonl -q -l testdata/news-sample.jsonl
+
 "$bin" scan testdata/malformed.jsonl -q >"$tmp/malformed.out" 2>"$tmp/malformed.err"
 cat "$tmp/malformed.out" "$tmp/malformed.err" >"$tmp/malformed.txt"
 check "scan malformed.jsonl (report and diagnostics)" "$golden/scan_malformed.expected" "$tmp/malformed.txt"
