@@ -43,7 +43,7 @@ namespace newsdedup::bench {
 
 struct PlantOptions {
   uint64_t seed = 7;
-  int per_edit = 200;              // paragraph copies per edit tag
+  int per_edit = 400;              // paragraph copies per edit tag
   int articles = 150;              // syndicated article copies
   int negatives = 300;             // hard-negative articles
   int spliced = 100;               // articles with a spliced passage
