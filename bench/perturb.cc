@@ -24,21 +24,28 @@ bool HasDigit(std::string_view s) {
                      [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// Numbers, month and weekday names: a changed one is a new fact, not an
-// edit of the same copy (the `number-1` edit changes one on purpose).
+// Numbers, dates, ordinals and the words that turn a figure around: a
+// changed one is a new fact, not an edit of the same copy (the `number-1`
+// edit changes a number on purpose).
 bool IsFact(std::string_view word) {
-  static const char* const kDates[] = {
-      "january", "february", "march",     "april",    "may",      "june",
-      "july",    "august",   "september", "october",  "november", "december",
-      "jan",     "feb",      "mar",       "apr",      "jun",      "jul",
-      "aug",     "sep",      "sept",      "oct",      "nov",      "dec",
-      "monday",  "tuesday",  "wednesday", "thursday", "friday",   "saturday",
-      "sunday"};
+  static const char* const kFacts[] = {
+      "first",     "second",  "third",    "fourth",    "fifth",     "sixth",
+      "seventh",   "eighth",  "ninth",    "tenth",     "rise",      "rises",
+      "rose",      "risen",   "fall",     "falls",     "fell",      "fallen",
+      "up",        "down",    "higher",   "lower",     "gain",      "gains",
+      "gained",    "loss",    "losses",   "increase",  "increased", "decrease",
+      "decreased", "drop",    "drops",    "dropped",   "not",       "no",
+      "never",     "january", "february", "march",     "april",     "may",
+      "june",      "july",    "august",   "september", "october",   "november",
+      "december",  "jan",     "feb",      "mar",       "apr",       "jun",
+      "jul",       "aug",     "sep",      "sept",      "oct",       "nov",
+      "dec",       "monday",  "tuesday",  "wednesday", "thursday",  "friday",
+      "saturday",  "sunday"};
   if (HasDigit(word)) return true;
   std::string lower(word);
   for (char& c : lower) c = (c >= 'A' && c <= 'Z') ? c + 32 : c;
   while (!lower.empty() && lower.back() == '.') lower.pop_back();
-  for (const char* d : kDates) {
+  for (const char* d : kFacts) {
     if (lower == d) return true;
   }
   return false;
@@ -100,8 +107,7 @@ class Planter {
       const std::string& text = corpus[d].text;
       for (const ByteRange& r : SegmentParagraphs(text, {})) {
         Para p;
-        p.text = WithoutShortLines(
-            std::string_view(text).substr(r.begin, r.end - r.begin));
+        p.text = text.substr(r.begin, r.end - r.begin);
         p.words = Tokenize(p.text);
         if (p.words.empty()) continue;
         p.doc = d;
@@ -271,7 +277,7 @@ class Planter {
     for (size_t i = 0; i < n; ++i) {
       if (change[i]) positions.push_back(i);
     }
-    return Replace(p, positions);
+    return WithoutShortLines(Replace(p, positions));
   }
 
   bool EditParagraph(const Para& p, const std::string& edit, std::string* out) {
