@@ -650,6 +650,41 @@ TEST(PipelineTest, TwoEditedWordsInAShortParagraph) {
   EXPECT_TRUE(Scan({Doc("a", "s", base), Doc("b", "s", edited)}, off).empty());
 }
 
+TEST(PipelineTest, EditedWordsKeepTheFacts) {
+  // Two edited words in a 22-word paragraph: a re-filing when the words are
+  // ordinary ("next week" -> "this week", "more" -> "most"), a new story
+  // when one of them is an ordinal, a direction word or "not".
+  const std::string base =
+      "Investors will watch the central bank closely next week for more signs "
+      "that the third rate increase of the year is coming before the summer";
+  const struct {
+    const char* edited;
+    bool same;
+  } cases[] = {
+      {"Investors will watch the central bank closely this week for most signs "
+       "that the third rate increase of the year is coming before the summer",
+       true},
+      {"Investors will watch the central bank carefully next week for more "
+       "signs that the fourth rate increase of the year is coming before the "
+       "summer",
+       false},
+      {"Investors will watch the central bank carefully next week for more "
+       "signs that the third rate decrease of the year is coming before the "
+       "summer",
+       false},
+      {"Investors will not watch the central bank carefully next week for "
+       "more signs that the third rate increase of the year is coming before "
+       "the summer",
+       false},
+  };
+  for (const auto& c : cases) {
+    ASSERT_LT(ParagraphJaccard(base, c.edited, 3), 0.7) << c.edited;
+    const std::vector<Found> found =
+        Scan({Doc("a", "s", base), Doc("b", "s", c.edited)});
+    EXPECT_EQ(found.size(), c.same ? 1u : 0u) << c.edited;
+  }
+}
+
 TEST(PipelineTest, OptionsAreValidated) {
   const struct {
     const char* name;
