@@ -43,6 +43,9 @@ struct PassageOptions {
   uint64_t memory_limit = uint64_t{512} << 20;
   // Folder for spilled runs. Default "": $TMPDIR, else /tmp.
   std::string temp_dir;
+  // Threads for sorting the records. Default 1; range [1, 256]. The result
+  // does not depend on it.
+  int threads = 1;
 
   absl::Status Validate() const;
 };

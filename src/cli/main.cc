@@ -168,6 +168,7 @@ void Resolve(Flags& f) {
   f.scan.news_structure = !f.no_structure;
   f.scan.builtin_rules = !f.no_builtin_rules;
   f.passages_enabled = !f.no_passages;
+  f.passages.threads = f.scan.threads;
   f.passages.memory_limit =
       f.memory_limit_mb > 0
           ? static_cast<uint64_t>(f.memory_limit_mb * (1 << 20))
@@ -631,8 +632,7 @@ int RunEval(Flags& f) {
       &text,
       absl::StrFormat("\nscan: %d records, %.1f MB in %.2f s (%.1f MB/s, "
                       "%d thread%s)\n",
-                      run.totals.records, run.totals.input_bytes / 1e6,
-                      seconds,
+                      run.totals.records, run.totals.input_bytes / 1e6, seconds,
                       run.totals.input_bytes / 1e6 / std::max(seconds, 1e-9),
                       f.scan.threads, f.scan.threads == 1 ? "" : "s"));
   std::fputs(text.c_str(), stdout);
