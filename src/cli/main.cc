@@ -22,6 +22,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/prefetch.h"
 #include "cli/progress.h"
 #include "newsdedup/clean.h"
 #include "newsdedup/eval.h"
@@ -301,16 +302,19 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
   uint32_t next_cluster = static_cast<uint32_t>(run->stats.clusters) + 1;
   size_t next = 0;
   uint32_t ordinal = 0;
-  newsdedup::Document doc;
-  std::vector<newsdedup::Token> tokens;
+  // Reading and tokenizing run ahead on a thread of their own with -j2+.
+  newsdedup::cli::Prefetcher prefetch(reader->get(), f.scan.threads > 1);
+  newsdedup::cli::Prefetcher::Item item;
   std::vector<newsdedup::ByteRange> covered;
   // Boilerplate ranges per record, for passages whose first copy is one.
   absl::flat_hash_map<uint32_t, std::vector<newsdedup::ByteRange>> boilerplate;
   newsdedup::cli::Progress progress("passages", !f.quiet);
   while (true) {
-    auto more = (*reader)->Next(&doc);
+    auto more = prefetch.Next(&item);
     if (!more.ok()) return more.status();
     if (!*more) break;
+    const newsdedup::Document& doc = item.doc;
+    const std::vector<newsdedup::Token>& tokens = item.tokens;
     covered.clear();
     const size_t begin = next;
     while (next < run->spans.size() &&
@@ -325,8 +329,6 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
               [](const newsdedup::ByteRange& a, const newsdedup::ByteRange& b) {
                 return a.begin < b.begin;
               });
-    tokens.clear();
-    newsdedup::Tokenize(doc.text, 0, &tokens);
     // Boilerplate of this record: passages repeating it later are not
     // repeats of a kept copy (every copy of boilerplate goes).
     for (size_t k = begin; k < next; ++k) {
@@ -394,7 +396,7 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
     }
     while (k < next) merged.push_back(run->spans[k++]);
     ++ordinal;
-    progress.Update(ordinal, (*reader)->bytes());
+    progress.Update(ordinal, item.bytes_read);
   }
   progress.Done();
   run->stats.clusters = next_cluster - 1;

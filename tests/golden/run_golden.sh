@@ -63,6 +63,15 @@ done
 "$bin" scan - -q <testdata/news-sample.jsonl >"$tmp/stdin.jsonl"
 check "scan from stdin" "$golden/scan_sample.expected" "$tmp/stdin.jsonl"
 
+# More records than one read-ahead batch (64): the report must not depend
+# on the thread count.
+for i in $(seq 1 12); do
+  sed "s/\"id\": \"/\"id\": \"copy$i\//" testdata/news-sample.jsonl
+done >"$tmp/many.jsonl"
+"$bin" scan "$tmp/many.jsonl" -q --threads 1 >"$tmp/many1.jsonl"
+"$bin" scan "$tmp/many.jsonl" -q --threads 3 >"$tmp/many3.jsonl"
+check "scan 120 records, 1 and 3 threads" "$tmp/many1.jsonl" "$tmp/many3.jsonl"
+
 for threads in 2 4; do
   "$bin" scan testdata/news-sample.jsonl -q --threads "$threads" >"$tmp/threads.jsonl"
   check "scan with $threads threads" "$golden/scan_sample.expected" "$tmp/threads.jsonl"
