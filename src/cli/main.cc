@@ -46,10 +46,11 @@ struct Flags {
   std::string clusters;
   std::string summary;
   std::string html;
-  std::string output;     // clean
-  std::string rejects;    // clean
-  std::string labels;     // eval
-  std::string eval_json;  // eval
+  std::string output;      // clean
+  std::string rejects;     // clean
+  std::string labels;      // eval
+  std::string eval_json;   // eval
+  std::string eval_spans;  // eval: score this report instead of scanning
   std::string format = "auto";
   bool strict = false;
   bool quiet = false;
@@ -606,10 +607,45 @@ int RunEval(Flags& f) {
   const auto start = Clock::now();
   Resolve(f);
   if (int rc = CheckOptions(f); rc != 0) return rc;
+  if (f.inputs.empty() == f.eval_spans.empty()) {
+    Fail("eval needs either inputs to scan or --spans REPORT, not both");
+    return 2;
+  }
   auto labels = newsdedup::ReadLabels(f.labels);
   if (!labels.ok()) {
     Fail(labels.status());
     return 2;
+  }
+  if (!f.eval_spans.empty()) {
+    // A report made earlier, by newsdedup or by another tool writing the
+    // same format: its lines parse as labels.
+    auto report = newsdedup::ReadLabels(f.eval_spans);
+    if (!report.ok()) {
+      Fail(report.status());
+      return 2;
+    }
+    std::vector<newsdedup::SpanRecord> spans;
+    spans.reserve(report->labels.size());
+    for (const newsdedup::Label& l : report->labels) {
+      newsdedup::SpanRecord s;
+      s.at = {l.doc, l.field, l.start, l.end};
+      s.kind = l.kind;
+      s.has_first = !l.first_doc.empty();
+      s.first.doc = l.first_doc;
+      spans.push_back(s);
+    }
+    const newsdedup::EvalResult result = newsdedup::Evaluate(*labels, spans);
+    std::string text = newsdedup::FormatEval(result);
+    absl::StrAppend(&text, "\nreport: ", f.eval_spans, ", ", spans.size(),
+                    " spans\n");
+    std::fputs(text.c_str(), stdout);
+    if (!f.eval_json.empty()) {
+      std::ofstream out(f.eval_json, std::ios::binary);
+      out << newsdedup::EvalJson(result) << "\n";
+      out.close();
+      if (!out) return Fail(absl::StrCat(f.eval_json, ": cannot write"));
+    }
+    return 0;
   }
   std::string spooled;
   if (f.passages_enabled) {
@@ -889,8 +925,12 @@ int main(int argc, char** argv) {
       "recall and F1 per kind, by findings and by bytes (label format: "
       "README.md, Evaluation).");
   AddCommonOptions(eval, eval_flags);
+  eval->get_option("inputs")->required(false);
   eval->add_option("--labels,-l", eval_flags.labels, "the label file (JSONL)")
       ->required();
+  eval->add_option("--spans", eval_flags.eval_spans,
+                   "score this span report (JSONL, made earlier or by another "
+                   "tool) instead of scanning inputs");
   eval->add_option("--json", eval_flags.eval_json,
                    "also write the scores as one JSON object");
   eval->add_option("--report,-o", eval_flags.report,

@@ -102,7 +102,13 @@ check "scan --no-structure" "$golden/scan_no_structure.expected" "$tmp/plain.jso
   | sed '$d' >"$tmp/eval.txt"
 "$bin" eval testdata/news-sample.jsonl -q -l testdata/news-sample.labels.jsonl \
   --threshold 0.9 --max-edit-words 0 | sed '$d' >>"$tmp/eval.txt"
+# A report made earlier (here without news structure) scored with --spans.
+"$bin" eval -l testdata/news-sample.labels.jsonl \
+  --spans "$golden/scan_no_structure.expected" | sed '$d' >>"$tmp/eval.txt"
 check "eval news-sample.labels.jsonl" "$golden/eval_sample.expected" "$tmp/eval.txt"
+expect_exit "eval: inputs and --spans" 2 \
+  "$bin" eval testdata/news-sample.jsonl -l testdata/news-sample.labels.jsonl \
+  --spans "$golden/scan_sample.expected"
 expect_exit "eval: malformed label file" 2 \
   "$bin" eval testdata/news-sample.jsonl -q -l testdata/news-sample.jsonl
 
