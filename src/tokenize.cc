@@ -201,6 +201,17 @@ inline size_t AsciiWordEnd(const unsigned char* p, size_t j, size_t n) {
   return j;
 }
 
+inline bool IsAsciiLetter(unsigned char c) {
+  return static_cast<unsigned char>((c | 0x20) - 'a') < 26u;
+}
+
+// At `k`: a dot, then one ASCII letter that is not followed by another
+// letter or digit (the next step of "U.S.").
+inline bool IsAbbreviationStep(const unsigned char* p, size_t k, size_t n) {
+  return k + 1 < n && p[k] == '.' && IsAsciiLetter(p[k + 1]) &&
+         (k + 2 == n || p[k + 2] >= 0x80 || !kAsciiWord[p[k + 2]]);
+}
+
 }  // namespace
 
 void Tokenize(std::string_view text, uint32_t base, std::vector<Token>* out) {
@@ -215,6 +226,24 @@ void Tokenize(std::string_view text, uint32_t base, std::vector<Token>* out) {
         continue;
       }
       const size_t j = AsciiWordEnd(p, i + 1, n);
+      if (j == i + 1 && IsAbbreviationStep(p, j, n) && IsAsciiLetter(c)) {
+        // A dotted abbreviation ("U.S.", "a.m.", "J.R.R."): single letters
+        // joined by dots are one word, hashed without the dots, so "U.S."
+        // and "US" are the same word. The token ends at the last letter.
+        unsigned char letters[16];
+        size_t count = 0;
+        letters[count++] = c;
+        size_t k = j;
+        while (count < sizeof(letters) && IsAbbreviationStep(p, k, n)) {
+          letters[count++] = p[k + 1];
+          k += 2;
+        }
+        out->push_back({base + static_cast<uint32_t>(i),
+                        base + static_cast<uint32_t>(k),
+                        HashAsciiWord(letters, count)});
+        i = k;
+        continue;
+      }
       if (j == n || p[j] < 0x80) {
         out->push_back(
             {base + static_cast<uint32_t>(i), base + static_cast<uint32_t>(j),
@@ -282,6 +311,21 @@ std::vector<Token> Tokenize(std::string_view text) {
 }
 
 std::string NormalizeWord(std::string_view word) {
+  // A dotted abbreviation as the tokenizer cuts it ("U.S"): its letters.
+  const auto* p = reinterpret_cast<const unsigned char*>(word.data());
+  if (word.size() >= 3 && word.size() % 2 == 1 && IsAsciiLetter(p[0])) {
+    bool dotted = true;
+    for (size_t k = 1; k < word.size() && dotted; k += 2) {
+      dotted = p[k] == '.' && IsAsciiLetter(p[k + 1]);
+    }
+    if (dotted) {
+      std::string letters;
+      for (size_t k = 0; k < word.size(); k += 2) {
+        letters.push_back(static_cast<char>(p[k] | 0x20));
+      }
+      return letters;
+    }
+  }
   std::string out;
   if (!NormalizeInto(word, &out)) out.assign(word);
   return out;

@@ -41,8 +41,10 @@ void Tokenize(std::string_view text, uint32_t base, std::vector<Token>* out);
 std::vector<Token> Tokenize(std::string_view text);
 
 // The normalized form of one word as the tokenizer hashes it: NFKC, case
-// folded, default-ignorable code points removed. Invalid UTF-8 yields the
-// input bytes unchanged. For tests and diagnostics.
+// folded, default-ignorable code points removed; a dotted abbreviation
+// ("U.S", single ASCII letters joined by dots, one token) becomes its
+// letters ("us"). Invalid UTF-8 yields the input bytes unchanged. For tests
+// and diagnostics.
 std::string NormalizeWord(std::string_view word);
 
 }  // namespace newsdedup
