@@ -450,9 +450,26 @@ class Planter {
           if (other.empty()) continue;
           const Para& q = other[Below(other.size())];
           for (const auto& [b, e] : Sentences(q.text)) {
-            const std::string sentence = q.text.substr(b, e - b);
-            const size_t words = Tokenize(sentence).size();
+            // Line breaks (wrapped wire copy) become spaces: the words, which
+            // is what the tool compares, stay the same.
+            std::string sentence;
+            for (char ch : q.text.substr(b, e - b)) {
+              if (ch == '\n' || ch == '\r') ch = ' ';
+              if (ch == ' ' && !sentence.empty() && sentence.back() == ' ') {
+                continue;
+              }
+              sentence.push_back(ch);
+            }
+            // Prose: mostly words, not a table of figures.
+            const std::vector<Token> sentence_words = Tokenize(sentence);
+            const size_t words = sentence_words.size();
             if (words < 12 || words > 60) continue;
+            size_t figures = 0;
+            for (const Token& w : sentence_words) {
+              figures += HasDigit(
+                  std::string_view(sentence).substr(w.begin, w.end - w.begin));
+            }
+            if (figures * 5 > words) continue;
             const auto host = Sentences(s);
             const size_t cut = host[host.size() / 2].first;
             const std::string before = s.substr(0, cut);

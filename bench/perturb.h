@@ -27,8 +27,9 @@
 //   sharing a template line of its own (`template`, boilerplate: it is in
 //   every story of the site);
 // - spliced passages: hard-negative articles with one sentence of 12+ words
-//   copied verbatim from another corpus article into a paragraph (`spliced`,
-//   kind span).
+//   (at most a fifth of its words figures; line breaks become spaces)
+//   copied from another corpus article into a paragraph (`spliced`, kind
+//   span).
 #ifndef NEWSDEDUP_BENCH_PERTURB_H_
 #define NEWSDEDUP_BENCH_PERTURB_H_
 
