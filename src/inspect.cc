@@ -319,6 +319,8 @@ std::string Inspector::SummaryJson(const ScanStats& stats,
                                   : 0.0),
       ", \"peak_rss_mb\": ", absl::StrFormat("%.1f", totals.peak_rss_mb),
       ", \"index_mb\": ", absl::StrFormat("%.1f", stats.index_bytes / 1e6),
+      ", \"indexed_paragraphs\": ", stats.indexed,
+      ", \"unindexed_paragraphs\": ", stats.unindexed,
       ", \"threads\": ", totals.threads, ", \"simd\": ");
   AppendJsonString(totals.simd, &out);
   out.append("}\n");

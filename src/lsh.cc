@@ -50,7 +50,9 @@ void BandKeys(const uint32_t* signature, const LshParams& params,
   }
 }
 
-void LshIndex::Insert(const uint64_t* keys, uint32_t id) {
+bool LshIndex::Insert(const uint64_t* keys, uint32_t id) {
+  // Entries are numbered with 32 bits (kNone excluded).
+  if (ids_.size() + static_cast<size_t>(params_.bands) >= kNone) return false;
   for (int band = 0; band < params_.bands; ++band) {
     const uint32_t entry = static_cast<uint32_t>(ids_.size());
     auto [it, inserted] = heads_.try_emplace(keys[band], entry);
@@ -58,6 +60,7 @@ void LshIndex::Insert(const uint64_t* keys, uint32_t id) {
     next_.push_back(inserted ? kNone : it->second);
     it->second = entry;
   }
+  return true;
 }
 
 size_t LshIndex::MemoryBytes() const {

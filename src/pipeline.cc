@@ -848,8 +848,13 @@ class Scanner::Impl {
         return;
       }
     }
-    // A new cluster: index it and keep its shingle set for verification.
-    index_.Insert(keys, id);
+    // A new cluster: index it and keep its shingle set for verification. A
+    // full index takes no more: later copies of this paragraph are then
+    // found as exact repeats only (counted in stats_.unindexed).
+    if (!index_.Insert(keys, id)) {
+      ++stats_.unindexed;
+      return;
+    }
     leader_offsets_.try_emplace(
         id, std::make_pair(static_cast<uint64_t>(leader_shingles_.size()),
                            static_cast<uint32_t>(shingles.size())));

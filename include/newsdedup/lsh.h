@@ -48,8 +48,10 @@ class LshIndex {
  public:
   explicit LshIndex(const LshParams& params) : params_(params) {}
 
-  // Records `id` under each of the params.bands `keys`.
-  void Insert(const uint64_t* keys, uint32_t id);
+  // Records `id` under each of the params.bands `keys`. False, and nothing
+  // recorded, when the index is full (2^32 - 1 entries: about 134 million
+  // ids at 32 bands).
+  bool Insert(const uint64_t* keys, uint32_t id);
 
   // Calls fn(id) for the ids that share at least one key with `keys`,
   // possibly more than once per id, in a deterministic order: in each band

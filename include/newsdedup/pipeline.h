@@ -108,6 +108,7 @@ struct ScanStats {
   uint64_t text_bytes = 0;     // bytes of text fields scanned
   uint64_t paragraphs = 0;     // paragraphs found
   uint64_t indexed = 0;        // paragraphs in the LSH index (cluster firsts)
+  uint64_t unindexed = 0;      // cluster firsts left out of a full index
   uint64_t candidates = 0;     // LSH candidates verified
   uint64_t flagged = 0;        // spans reported, all kinds
   uint64_t flagged_exact = 0;  //   of which exact repeats

@@ -457,6 +457,12 @@ void PrintSummary(const newsdedup::ScanStats& s, const newsdedup::RunTotals& t,
       t.seconds, t.seconds > 0 ? t.input_bytes / t.seconds / 1e6 : 0.0,
       t.input_bytes, t.threads, t.threads == 1 ? "" : "s", t.simd,
       s.index_bytes / 1e6, t.peak_rss_mb);
+  if (s.unindexed > 0) {
+    std::cerr << absl::StrFormat(
+        "  warning: the near-duplicate index is full (2^32 entries); %d "
+        "paragraphs were matched as exact repeats only\n",
+        s.unindexed);
+  }
 }
 
 // The inspection outputs (--clusters, --summary, --html) of a finished run.
