@@ -39,20 +39,24 @@ struct Setting {
   int rows = 0;
 };
 
+// k is the signature size; LSH bands are chosen from the threshold unless
+// given (with the edited-words rule, for a threshold of 0.55).
 const Setting kSettings[] = {
-    {"3-word shingles, t=0.5", 3, 0.5, 128, 0},
-    {"3-word shingles, t=0.6", 3, 0.6, 128, 0},
-    {"3-word shingles, t=0.7", 3, 0.7, 128, 0},
-    {"3-word shingles, t=0.8", 3, 0.8, 128, 0},
-    {"3-word shingles, t=0.7 + up to 2 edited words (default)", 3, 0.7, 128, 2},
-    {"the default with 42x3 LSH bands (32x4 by default)", 3, 0.7, 128, 2, 42,
-     3},
-    {"the default with k=64", 3, 0.7, 64, 2},
-    {"the default with k=256", 3, 0.7, 256, 2},
-    {"4-word shingles, t=0.6", 4, 0.6, 128, 0},
-    {"4-word shingles, t=0.7", 4, 0.7, 128, 0},
-    {"4-word shingles, t=0.7 + up to 2 edited words", 4, 0.7, 128, 2},
-    {"5-word shingles, t=0.7", 5, 0.7, 128, 0},
+    {"3-word shingles, t=0.5, k=64", 3, 0.5, 64, 0},
+    {"3-word shingles, t=0.6, k=64", 3, 0.6, 64, 0},
+    {"3-word shingles, t=0.7, k=64", 3, 0.7, 64, 0},
+    {"3-word shingles, t=0.8, k=64", 3, 0.8, 64, 0},
+    {"3-word shingles, t=0.7, k=64 (21x3 bands) + up to 2 edited words "
+     "(default)",
+     3, 0.7, 64, 2},
+    {"the default with k=128 (32x4 bands)", 3, 0.7, 128, 2},
+    {"the default with k=128, 42x3 bands", 3, 0.7, 128, 2, 42, 3},
+    {"the default with k=256 (64x4 bands)", 3, 0.7, 256, 2},
+    {"the default with k=32 (16x2 bands)", 3, 0.7, 32, 2},
+    {"4-word shingles, t=0.6, k=64", 4, 0.6, 64, 0},
+    {"4-word shingles, t=0.7, k=64", 4, 0.7, 64, 0},
+    {"4-word shingles, t=0.7, k=64 + up to 2 edited words", 4, 0.7, 64, 2},
+    {"5-word shingles, t=0.7, k=64", 5, 0.7, 64, 0},
     {"5-word shingles, t=0.8, k=128 (datasketch standard)", 5, 0.8, 128, 0},
 };
 

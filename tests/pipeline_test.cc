@@ -721,9 +721,12 @@ TEST(PipelineTest, OptionsAreValidated) {
   missing_rules.rules_file = "/nonexistent/newsdedup-rules.txt";
   EXPECT_FALSE(Scanner::Create(missing_rules).ok());
   ScanOptions good;
+  good.num_perm = 128;
   good.bands = 16;
   good.rows = 8;
   EXPECT_TRUE(good.Validate().ok());
+  good.num_perm = 64;  // 16 x 8 needs 128 values
+  EXPECT_FALSE(good.Validate().ok());
 }
 
 }  // namespace
