@@ -55,7 +55,8 @@ bool LshIndex::Insert(const uint64_t* keys, uint32_t id) {
   if (ids_.size() + static_cast<size_t>(params_.bands) >= kNone) return false;
   for (int band = 0; band < params_.bands; ++band) {
     const uint32_t entry = static_cast<uint32_t>(ids_.size());
-    auto [it, inserted] = heads_.try_emplace(keys[band], entry);
+    auto [it, inserted] =
+        heads_.try_emplace(static_cast<uint32_t>(keys[band]), entry);
     ids_.push_back(id);
     next_.push_back(inserted ? kNone : it->second);
     it->second = entry;
@@ -64,7 +65,7 @@ bool LshIndex::Insert(const uint64_t* keys, uint32_t id) {
 }
 
 size_t LshIndex::MemoryBytes() const {
-  return heads_.capacity() * (sizeof(uint64_t) + sizeof(uint32_t) + 1) +
+  return heads_.capacity() * (2 * sizeof(uint32_t) + 1) +
          ids_.capacity() * sizeof(uint32_t) +
          next_.capacity() * sizeof(uint32_t);
 }

@@ -346,8 +346,12 @@ TEST(LshStatisticsTest, CandidateRateFollowsTheSCurve) {
                      << " P=" << expected);
         EXPECT_NEAR(rate, expected, tolerance);
         EXPECT_EQ(mismatches, 0);
-        // Unrelated sets (J = 0) share a 64-bit band key only by chance.
-        EXPECT_EQ(foreign, 0);
+        // Unrelated sets share a bucket only when the low 32 bits of two
+        // band keys agree: about queries x bands x entries / 2^32 (well
+        // under one here) foreign candidates.
+        const double chance = static_cast<double>(kPairs) * params.bands *
+                              kPairs * params.bands / 4294967296.0;
+        EXPECT_LE(foreign, 3 + 3 * chance);
       }
     }
   }
