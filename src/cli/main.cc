@@ -514,7 +514,7 @@ absl::Status FeedInspector(const Flags& f, newsdedup::Inspector* inspector) {
 // $TMPDIR or --temp-dir). Diagnostics and ids still name it "-". With
 // --format auto it is JSONL when its first non-blank byte is '{', else one
 // text document.
-absl::Status SpoolStdin(Flags& f, std::string* spooled) {
+absl::Status SpoolStdinInto(Flags& f, std::string* spooled) {
   for (std::string& input : f.inputs) {
     if (input != "-") continue;
     if (spooled->empty()) {
@@ -565,6 +565,16 @@ absl::Status SpoolStdin(Flags& f, std::string* spooled) {
   return absl::OkStatus();
 }
 
+// SpoolStdinInto, leaving no temporary file behind when it fails.
+absl::Status SpoolStdin(Flags& f, std::string* spooled) {
+  absl::Status s = SpoolStdinInto(f, spooled);
+  if (!s.ok() && !spooled->empty()) {
+    std::remove(spooled->c_str());
+    spooled->clear();
+  }
+  return s;
+}
+
 // Option values are checked before any input is read: a bad value is a
 // usage error (exit status 2).
 int CheckOptions(const Flags& f) {
@@ -586,11 +596,7 @@ int RunScan(Flags& f) {
   std::string spooled;
   const bool inspect = !f.summary.empty() || !f.html.empty();
   if (inspect || f.passages_enabled) {
-    absl::Status s = SpoolStdin(f, &spooled);
-    if (!s.ok()) {
-      if (!spooled.empty()) std::remove(spooled.c_str());
-      return Fail(s);
-    }
+    if (absl::Status s = SpoolStdin(f, &spooled); !s.ok()) return Fail(s);
   }
   ScanRun run;
   absl::Status s = RunPassOne(f, &run);
@@ -622,69 +628,58 @@ int RunEval(Flags& f) {
     Fail(labels.status());
     return 2;
   }
+  // The spans to score: from a report made earlier (or by another tool
+  // writing the same format: its lines parse as labels), or from a scan.
+  absl::StatusOr<newsdedup::LabelSet> report;  // owns the report's strings
+  ScanRun run;
+  std::vector<std::string> scanned_ids;  // empty: no scan
+  std::string footer;
+  std::string json_extra;
   if (!f.eval_spans.empty()) {
-    // A report made earlier, by newsdedup or by another tool writing the
-    // same format: its lines parse as labels.
-    auto report = newsdedup::ReadLabels(f.eval_spans);
+    report = newsdedup::ReadLabels(f.eval_spans);
     if (!report.ok()) {
       Fail(report.status());
       return 2;
     }
-    std::vector<newsdedup::SpanRecord> spans;
-    spans.reserve(report->labels.size());
     for (const newsdedup::Label& l : report->labels) {
-      newsdedup::SpanRecord s;
-      s.at = {l.doc, l.field, l.start, l.end};
-      s.kind = l.kind;
-      s.has_first = !l.first_doc.empty();
-      s.first.doc = l.first_doc;
-      spans.push_back(s);
+      newsdedup::SpanRecord span;
+      span.at = {l.doc, l.field, l.start, l.end};
+      span.kind = l.kind;
+      span.has_first = !l.first_doc.empty();
+      span.first.doc = l.first_doc;
+      run.spans.push_back(span);
     }
-    const newsdedup::EvalResult result = newsdedup::Evaluate(*labels, spans);
-    std::string text = newsdedup::FormatEval(result);
-    absl::StrAppend(&text, "\nreport: ", f.eval_spans, ", ", spans.size(),
-                    " spans\n");
-    std::fputs(text.c_str(), stdout);
-    if (!f.eval_json.empty()) {
-      std::ofstream out(f.eval_json, std::ios::binary);
-      out << newsdedup::EvalJson(result) << "\n";
-      out.close();
-      if (!out) return Fail(absl::StrCat(f.eval_json, ": cannot write"));
+    footer = absl::StrCat("report: ", f.eval_spans, ", ", run.spans.size(),
+                          " spans\n");
+  } else {
+    std::string spooled;
+    if (f.passages_enabled) {
+      if (absl::Status s = SpoolStdin(f, &spooled); !s.ok()) return Fail(s);
     }
-    return 0;
+    absl::Status s = RunPassOne(f, &run);
+    if (s.ok()) s = RunPassagePass(f, &run);
+    if (!spooled.empty()) std::remove(spooled.c_str());
+    if (s.ok() && !f.report.empty()) s = WriteReport(f.report, run.spans);
+    if (!s.ok()) return Fail(s);
+    const double seconds =
+        std::chrono::duration<double>(Clock::now() - start).count();
+    footer = absl::StrFormat(
+        "scan: %d records, %.1f MB in %.2f s (%.1f MB/s, %d thread%s)\n",
+        run.totals.records, run.totals.input_bytes / 1e6, seconds,
+        run.totals.input_bytes / 1e6 / std::max(seconds, 1e-9), f.scan.threads,
+        f.scan.threads == 1 ? "" : "s");
+    json_extra = absl::StrCat(", \"seconds\": ", absl::SixDigits(seconds),
+                              ", \"input_bytes\": ", run.totals.input_bytes);
+    scanned_ids = std::move(run.doc_ids);
   }
-  std::string spooled;
-  if (f.passages_enabled) {
-    absl::Status s = SpoolStdin(f, &spooled);
-    if (!s.ok()) {
-      if (!spooled.empty()) std::remove(spooled.c_str());
-      return Fail(s);
-    }
-  }
-  ScanRun run;
-  absl::Status s = RunPassOne(f, &run);
-  if (s.ok()) s = RunPassagePass(f, &run);
-  if (!spooled.empty()) std::remove(spooled.c_str());
-  if (s.ok() && !f.report.empty()) s = WriteReport(f.report, run.spans);
-  if (!s.ok()) return Fail(s);
-  const double seconds =
-      std::chrono::duration<double>(Clock::now() - start).count();
   const newsdedup::EvalResult result =
-      newsdedup::Evaluate(*labels, run.spans, run.doc_ids);
-  std::string text = newsdedup::FormatEval(result);
-  absl::StrAppend(
-      &text,
-      absl::StrFormat("\nscan: %d records, %.1f MB in %.2f s (%.1f MB/s, "
-                      "%d thread%s)\n",
-                      run.totals.records, run.totals.input_bytes / 1e6, seconds,
-                      run.totals.input_bytes / 1e6 / std::max(seconds, 1e-9),
-                      f.scan.threads, f.scan.threads == 1 ? "" : "s"));
+      newsdedup::Evaluate(*labels, run.spans, scanned_ids);
+  const std::string text =
+      absl::StrCat(newsdedup::FormatEval(result), "\n", footer);
   std::fputs(text.c_str(), stdout);
   if (!f.eval_json.empty()) {
     std::string json = newsdedup::EvalJson(result);
-    json.insert(json.size() - 1,
-                absl::StrCat(", \"seconds\": ", absl::SixDigits(seconds),
-                             ", \"input_bytes\": ", run.totals.input_bytes));
+    json.insert(json.size() - 1, json_extra);
     json.push_back('\n');
     std::ofstream out(f.eval_json, std::ios::binary);
     out << json;
@@ -710,10 +705,7 @@ int RunClean(Flags& f) {
   Resolve(f);
   if (int rc = CheckOptions(f); rc != 0) return rc;
   std::string spooled;
-  if (absl::Status s = SpoolStdin(f, &spooled); !s.ok()) {
-    if (!spooled.empty()) std::remove(spooled.c_str());
-    return Fail(s);
-  }
+  if (absl::Status s = SpoolStdin(f, &spooled); !s.ok()) return Fail(s);
   struct Cleanup {
     std::string path;
     ~Cleanup() {
