@@ -24,7 +24,6 @@
 
 #include "newsdedup/eval.h"
 #include "newsdedup/pipeline.h"
-#include "newsdedup/reader.h"
 #include "perturb.h"
 
 namespace {
@@ -67,21 +66,12 @@ const char* const kColumns[] = {
     "add-sentence", "truncate", "article-word-1", "article-truncate"};
 
 int RunCorpus(const std::string& path, uint64_t seed) {
-  std::vector<newsdedup::Document> corpus;
-  {
-    auto reader = newsdedup::Reader::Open({path}, {}, nullptr);
-    if (!reader.ok()) {
-      std::cerr << reader.status().message() << "\n";
-      return 1;
-    }
-    newsdedup::Document doc;
-    while (true) {
-      auto more = (*reader)->Next(&doc);
-      if (!more.ok() || !*more) break;
-      corpus.push_back(std::move(doc));
-      doc = newsdedup::Document();
-    }
+  auto read = newsdedup::bench::ReadCorpus({path});
+  if (!read.ok()) {
+    std::cerr << read.status().message() << "\n";
+    return 1;
   }
+  const std::vector<newsdedup::Document>& corpus = *read;
   newsdedup::bench::PlantOptions plant;
   plant.seed = seed;
   const newsdedup::bench::Planted planted =

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 
+#include "newsdedup/reader.h"
 #include "newsdedup/report.h"
 #include "newsdedup/segment.h"
 #include "newsdedup/tokenize.h"
@@ -96,6 +97,14 @@ std::string WithoutShortLines(std::string_view paragraph) {
     pos = end + 1;
   }
   return out;
+}
+
+// Appends `paragraph` to `*text` after a blank line; returns where it starts.
+size_t AppendParagraph(std::string* text, const std::string& paragraph) {
+  if (!text->empty()) text->append("\n\n");
+  const size_t start = text->size();
+  text->append(paragraph);
+  return start;
 }
 
 class Planter {
@@ -370,17 +379,11 @@ class Planter {
                src.id, "headline-exact");
     }
     std::string& text = doc.text;
-    auto append = [&](const std::string& s) {
-      if (!text.empty()) text.append("\n\n");
-      const size_t start = text.size();
-      text.append(s);
-      return start;
-    };
     if (Chance(0.5)) {  // a new intro, written here
       const auto& other = paras_[Below(paras_.size())];
       for (const Para& q : other) {
         if (q.words.size() >= 20) {
-          append(Rewrite(q));
+          AppendParagraph(&text, Rewrite(q));
           break;
         }
       }
@@ -401,14 +404,14 @@ class Planter {
                  ReplaceWords(p, 1, &s)) {
         edit = "article-word-1";
       }
-      const size_t start = append(s);
+      const size_t start = AppendParagraph(&text, s);
       AddLabel(doc.id, "text", start, text.size(), SpanKind::kParagraph, src.id,
                edit);
       if (i + 1 == teaser_after) {
         const Document& other = corpus_[Below(corpus_.size())];
         if (!other.title.empty() &&
             other.title.find('\n') == std::string::npos) {
-          const size_t at = append("READ MORE: " + other.title);
+          const size_t at = AppendParagraph(&text, "READ MORE: " + other.title);
           AddLabel(doc.id, "text", at, text.size(), SpanKind::kBoilerplate, "",
                    "teaser");
         }
@@ -431,12 +434,6 @@ class Planter {
       doc.title = Rewrite(t);
     }
     std::string& text = doc.text;
-    auto append = [&](const std::string& s) {
-      if (!text.empty()) text.append("\n\n");
-      const size_t start = text.size();
-      text.append(s);
-      return start;
-    };
     const std::vector<Para>& ps = paras_[d];
     bool spliced = !splice;
     for (size_t i = 0; i < ps.size(); ++i) {
@@ -479,7 +476,7 @@ class Planter {
             const size_t at = joined.size();
             joined += sentence;
             if (!after.empty()) joined += " " + after;
-            const size_t start = append(joined);
+            const size_t start = AppendParagraph(&text, joined);
             AddLabel(doc.id, "text", start + at, start + at + sentence.size(),
                      SpanKind::kSpan, corpus_[q.doc].id, "spliced");
             spliced = true;
@@ -488,13 +485,14 @@ class Planter {
         }
         if (spliced) continue;
       }
-      append(s);
+      AppendParagraph(&text, s);
     }
     if (site % 2 == 0) {  // the site's template line, in every story
-      const size_t at =
-          append("Gazette " + std::to_string(site) +
-                 " readers can send corrections and story tips to the regional "
-                 "desk at any hour of the day.");
+      const size_t at = AppendParagraph(
+          &text,
+          "Gazette " + std::to_string(site) +
+              " readers can send corrections and story tips to the regional "
+              "desk at any hour of the day.");
       AddLabel(doc.id, "text", at, text.size(), SpanKind::kBoilerplate, "",
                "template");
     }
@@ -522,6 +520,24 @@ const std::vector<std::string>& ParagraphEdits() {
 Planted Plant(const std::vector<Document>& corpus,
               const PlantOptions& options) {
   return Planter(corpus, options).Run();
+}
+
+absl::StatusOr<std::vector<Document>> ReadCorpus(
+    const std::vector<std::string>& paths) {
+  auto reader = Reader::Open(paths, {}, [](const Malformed& m) {
+    std::fprintf(stderr, "%s\n", m.ToString().c_str());
+  });
+  if (!reader.ok()) return reader.status();
+  std::vector<Document> corpus;
+  Document doc;
+  while (true) {
+    auto more = (*reader)->Next(&doc);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    corpus.push_back(std::move(doc));
+    doc = Document();
+  }
+  return corpus;
 }
 
 std::string DocumentJson(const Document& doc) {

@@ -37,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "newsdedup/document.h"
 #include "newsdedup/eval.h"
 
@@ -57,6 +58,11 @@ struct Planted {
 };
 
 Planted Plant(const std::vector<Document>& corpus, const PlantOptions& options);
+
+// Every record of `paths` in input order (malformed ones are reported on
+// stderr and skipped). Errors: an input that cannot be opened or read.
+absl::StatusOr<std::vector<Document>> ReadCorpus(
+    const std::vector<std::string>& paths);
 
 // One JSONL line (newline included) with id, site (when set), title, text.
 std::string DocumentJson(const Document& doc);

@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
-#include "newsdedup/reader.h"
 #include "perturb.h"
 
 int main(int argc, char** argv) {
@@ -43,27 +42,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  auto reader = newsdedup::Reader::Open(
-      inputs, {},
-      [](const newsdedup::Malformed& m) { std::cerr << m.ToString() << "\n"; });
-  if (!reader.ok()) {
-    std::cerr << reader.status().message() << "\n";
+  auto corpus = newsdedup::bench::ReadCorpus(inputs);
+  if (!corpus.ok()) {
+    std::cerr << corpus.status().message() << "\n";
     return 1;
   }
-  std::vector<newsdedup::Document> corpus;
-  newsdedup::Document doc;
-  while (true) {
-    auto more = (*reader)->Next(&doc);
-    if (!more.ok()) {
-      std::cerr << more.status().message() << "\n";
-      return 1;
-    }
-    if (!*more) break;
-    corpus.push_back(std::move(doc));
-    doc = newsdedup::Document();
-  }
   const newsdedup::bench::Planted planted =
-      newsdedup::bench::Plant(corpus, options);
+      newsdedup::bench::Plant(*corpus, options);
   std::ofstream docs(out_docs, std::ios::binary);
   for (const auto& d : planted.docs) docs << newsdedup::bench::DocumentJson(d);
   docs.close();
@@ -75,7 +60,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cerr << "planted " << planted.docs.size() << " documents with "
-            << planted.labels.labels.size() << " labels from " << corpus.size()
+            << planted.labels.labels.size() << " labels from " << corpus->size()
             << " corpus documents\n";
   return 0;
 }
