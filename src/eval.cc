@@ -297,20 +297,18 @@ EvalResult Evaluate(const LabelSet& labels, absl::Span<const SpanRecord> spans,
       const bool first_agree = first_labelled && best != nullptr &&
                                best->has_first &&
                                best->first.doc == l->first_doc;
-      const uint64_t bytes = l->end - l->start;
-      const uint64_t under = Overlap(l->start, l->end, span_by_kind[k]);
-      for (Score* score :
-           {&result.by_kind[k], &result.all,
-            &result.by_edit[l->edit.empty() ? "(none)" : l->edit]}) {
+      Score& edit = result.by_edit[l->edit.empty() ? "(none)" : l->edit];
+      for (Score* score : {&result.by_kind[k], &result.all, &edit}) {
         ++score->labels;
         score->found += score == &result.all ? covered : found;
         score->covered += covered;
         score->first_labelled += first_labelled;
         score->first_agree += first_agree;
       }
-      Score& edit = result.by_edit[l->edit.empty() ? "(none)" : l->edit];
-      edit.label_bytes += bytes;
-      edit.found_bytes += under;
+      // Per edit tag, the bytes too (per kind and in all, they come from
+      // the merged ranges above).
+      edit.label_bytes += l->end - l->start;
+      edit.found_bytes += Overlap(l->start, l->end, span_by_kind[k]);
     }
     for (const SpanRecord* s : group.spans) {
       if (s->at.end <= s->at.start) continue;

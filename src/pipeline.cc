@@ -224,91 +224,28 @@ class WordSet {
   std::array<uint64_t, 64> filter_{};
 };
 
+// clang-format off
 #define NEWSDEDUP_DATE_WORDS                                                \
   "january", "february", "march", "april", "may", "june", "july", "august", \
-      "september", "october", "november", "december", "jan", "feb", "mar",  \
-      "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",       \
-      "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",   \
-      "sunday"
+  "september", "october", "november", "december", "jan", "feb", "mar",      \
+  "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",           \
+  "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",       \
+  "sunday"
 
 // Words whose replacement turns a headline into another story's headline.
 bool IsContrastiveWord(uint64_t hash) {
-  static const WordSet* const kWords = new WordSet{NEWSDEDUP_DATE_WORDS,
-                                                   "first",
-                                                   "second",
-                                                   "third",
-                                                   "fourth",
-                                                   "fifth",
-                                                   "last",
-                                                   "next",
-                                                   "rise",
-                                                   "rises",
-                                                   "rose",
-                                                   "fall",
-                                                   "falls",
-                                                   "fell",
-                                                   "up",
-                                                   "down",
-                                                   "gain",
-                                                   "gains",
-                                                   "gained",
-                                                   "loss",
-                                                   "losses",
-                                                   "lose",
-                                                   "loses",
-                                                   "profit",
-                                                   "higher",
-                                                   "lower",
-                                                   "high",
-                                                   "low",
-                                                   "drop",
-                                                   "drops",
-                                                   "dropped",
-                                                   "jump",
-                                                   "jumps",
-                                                   "slip",
-                                                   "slips",
-                                                   "climb",
-                                                   "climbs",
-                                                   "surge",
-                                                   "surges",
-                                                   "slump",
-                                                   "slumps",
-                                                   "rally",
-                                                   "rallies",
-                                                   "beat",
-                                                   "beats",
-                                                   "miss",
-                                                   "misses",
-                                                   "raise",
-                                                   "raises",
-                                                   "cut",
-                                                   "cuts",
-                                                   "increase",
-                                                   "decrease",
-                                                   "more",
-                                                   "less",
-                                                   "above",
-                                                   "below",
-                                                   "before",
-                                                   "after",
-                                                   "open",
-                                                   "opens",
-                                                   "close",
-                                                   "closes",
-                                                   "buy",
-                                                   "buys",
-                                                   "sell",
-                                                   "sells",
-                                                   "win",
-                                                   "wins",
-                                                   "not",
-                                                   "no",
-                                                   "yes",
-                                                   "approve",
-                                                   "approves",
-                                                   "reject",
-                                                   "rejects"};
+  static const WordSet* const kWords = new WordSet{
+      NEWSDEDUP_DATE_WORDS,
+      "first", "second", "third", "fourth", "fifth", "last", "next", "rise",
+      "rises", "rose", "fall", "falls", "fell", "up", "down", "gain", "gains",
+      "gained", "loss", "losses", "lose", "loses", "profit", "higher",
+      "lower", "high", "low", "drop", "drops", "dropped", "jump", "jumps",
+      "slip", "slips", "climb", "climbs", "surge", "surges", "slump",
+      "slumps", "rally", "rallies", "beat", "beats", "miss", "misses",
+      "raise", "raises", "cut", "cuts", "increase", "decrease", "more",
+      "less", "above", "below", "before", "after", "open", "opens", "close",
+      "closes", "buy", "buys", "sell", "sells", "win", "wins", "not", "no",
+      "yes", "approve", "approves", "reject", "rejects"};
   return kWords->Contains(hash);
 }
 
@@ -318,46 +255,17 @@ bool IsContrastiveWord(uint64_t hash) {
 // than the headline list: in a paragraph of 20+ words, "more", "after" or
 // "next week"/"this week" (a weekend re-file) are rarely the news.
 bool IsParagraphFactWord(uint64_t hash) {
-  static const WordSet* const kWords = new WordSet{NEWSDEDUP_DATE_WORDS,
-                                                   "first",
-                                                   "second",
-                                                   "third",
-                                                   "fourth",
-                                                   "fifth",
-                                                   "sixth",
-                                                   "seventh",
-                                                   "eighth",
-                                                   "ninth",
-                                                   "tenth",
-                                                   "rise",
-                                                   "rises",
-                                                   "rose",
-                                                   "risen",
-                                                   "fall",
-                                                   "falls",
-                                                   "fell",
-                                                   "fallen",
-                                                   "up",
-                                                   "down",
-                                                   "higher",
-                                                   "lower",
-                                                   "gain",
-                                                   "gains",
-                                                   "gained",
-                                                   "loss",
-                                                   "losses",
-                                                   "increase",
-                                                   "increased",
-                                                   "decrease",
-                                                   "decreased",
-                                                   "drop",
-                                                   "drops",
-                                                   "dropped",
-                                                   "not",
-                                                   "no",
-                                                   "never"};
+  static const WordSet* const kWords = new WordSet{
+      NEWSDEDUP_DATE_WORDS,
+      "first", "second", "third", "fourth", "fifth", "sixth", "seventh",
+      "eighth", "ninth", "tenth", "rise", "rises", "rose", "risen", "fall",
+      "falls", "fell", "fallen", "up", "down", "higher", "lower", "gain",
+      "gains", "gained", "loss", "losses", "increase", "increased",
+      "decrease", "decreased", "drop", "drops", "dropped", "not", "no",
+      "never"};
   return kWords->Contains(hash);
 }
+// clang-format on
 
 #undef NEWSDEDUP_DATE_WORDS
 
