@@ -107,7 +107,10 @@ int RunCorpus(const std::string& path, uint64_t seed) {
     const auto start = std::chrono::steady_clock::now();
     for (const auto& d : corpus) (*scanner)->Add(d);
     for (const auto& d : planted.docs) (*scanner)->Add(d);
-    (*scanner)->Finish();
+    if (absl::Status s = (*scanner)->Finish(); !s.ok()) {
+      std::cerr << setting.name << ": " << s.message() << "\n";
+      return 1;
+    }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();

@@ -55,7 +55,10 @@ struct ScanResult {
 
 // Runs the scanner over `docs` (consumed) and formats the report in memory.
 ScanResult FinishScan(Scanner& scanner) {
-  scanner.Finish();
+  if (absl::Status s = scanner.Finish(); !s.ok()) {
+    std::fprintf(stderr, "scan failed: %s\n", std::string(s.message()).c_str());
+    std::abort();
+  }
   ScanResult result;
   std::string line;
   scanner.ForEachSpan([&](const SpanRecord& span) {

@@ -1,18 +1,12 @@
 #include "newsdedup/passages.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <queue>
-#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "internal/sorted_runs.h"
 #include "newsdedup/hash.h"
 
 namespace newsdedup {
@@ -49,53 +43,7 @@ inline bool operator<(const Record& a, const Record& b) {
   return a.hash != b.hash ? a.hash < b.hash : a.position < b.position;
 }
 
-// Sorts by (hash, position). The hashes are uniform, so an in-place
-// partition by their top 11 bits (American flag sort: count, then swap each
-// record into its bucket) leaves 2048 buckets of a few hundred kilobytes,
-// each sorted while it sits in cache. About 2x faster than one std::sort
-// over hundreds of megabytes.
-// With threads > 1, the buckets are sorted on that many threads (each takes
-// every threads-th bucket); the result is the same.
-void SortRecords(std::vector<Record>* records, int threads) {
-  constexpr int kBits = 11;
-  constexpr size_t kBuckets = size_t{1} << kBits;
-  Record* data = records->data();
-  const size_t n = records->size();
-  if (n < 4 * kBuckets) {
-    std::sort(records->begin(), records->end());
-    return;
-  }
-  auto bucket_of = [](const Record& r) { return r.hash >> (64 - kBits); };
-  std::vector<size_t> begin(kBuckets + 1, 0);
-  for (size_t i = 0; i < n; ++i) ++begin[bucket_of(data[i]) + 1];
-  for (size_t b = 0; b < kBuckets; ++b) begin[b + 1] += begin[b];
-  std::vector<size_t> next(begin.begin(), begin.end() - 1);
-  for (size_t b = 0; b < kBuckets; ++b) {
-    while (next[b] < begin[b + 1]) {
-      Record r = data[next[b]];
-      size_t target = bucket_of(r);
-      // Follow the cycle until a record that belongs in bucket b lands here.
-      while (target != b) {
-        std::swap(r, data[next[target]++]);
-        target = bucket_of(r);
-      }
-      data[next[b]++] = r;
-    }
-  }
-  auto sort_buckets = [&](size_t first, size_t step) {
-    for (size_t b = first; b < kBuckets; b += step) {
-      std::sort(data + begin[b], data + begin[b + 1]);
-    }
-  };
-  const size_t workers = static_cast<size_t>(std::max(1, threads));
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < workers; ++t)
-    pool.emplace_back(sort_buckets, t, workers);
-  sort_buckets(0, workers);
-  for (std::thread& t : pool) t.join();
-}
-
-constexpr char kRunMagic[8] = {'N', 'D', 'P', 'S', 'R', 'U', 'N', '1'};
+inline uint64_t SortKey(const Record& r) { return r.hash; }
 
 // Window hashes by a rolling polynomial over the word hashes:
 // h_i = sum_k w_{i+k} * B^(size-1-k) mod 2^64, rolled forward with two
@@ -128,84 +76,51 @@ class RollingWindows {
   uint64_t h_ = 0;
 };
 
-// Reads a spilled run record by record, through a buffer.
-class RunReader {
- public:
-  explicit RunReader(FILE* file) : file_(file), buffer_(4096) {}
-  // Loads the next record into *out; false at the end.
-  bool Next(Record* out) {
-    if (pos_ == size_) {
-      size_ = std::fread(buffer_.data(), sizeof(Record), buffer_.size(), file_);
-      pos_ = 0;
-      if (size_ == 0) return false;
-    }
-    *out = buffer_[pos_++];
-    return true;
-  }
-
- private:
-  FILE* file_;
-  std::vector<Record> buffer_;
-  size_t pos_ = 0;
-  size_t size_ = 0;
-};
-
 }  // namespace
 
 class PassageFinder::Impl {
  public:
-  explicit Impl(const PassageOptions& options) : options_(options) {
-    if (options_.temp_dir.empty()) {
-      const char* tmp = std::getenv("TMPDIR");
-      options_.temp_dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
-    }
-    max_records_ =
-        std::max<uint64_t>(1, options_.memory_limit / sizeof(Record));
-  }
-
-  ~Impl() {
-    for (FILE* f : runs_) std::fclose(f);
-    for (const std::string& path : run_paths_) std::remove(path.c_str());
-  }
+  explicit Impl(const PassageOptions& options)
+      : options_(options), records_(SortOptions(options)) {}
 
   absl::Status Add(uint32_t ordinal, absl::Span<const Token> tokens) {
     const int m = options_.min_tokens;
     if (tokens.size() < static_cast<size_t>(m)) return absl::OkStatus();
-    // One reservation up to the budget: growing by doubling would copy the
-    // records and touch (and have the kernel clear) about twice the pages.
-    if (records_.capacity() == 0) records_.reserve(max_records_);
     RollingWindows windows(tokens, m);
     for (size_t i = 0; i + m <= tokens.size(); ++i) {
-      records_.push_back({windows.Next(i), (uint64_t{ordinal} << 32) | i});
-      ++stats_.windows;
-      if (records_.size() >= max_records_) {
-        absl::Status s = Spill();
-        if (!s.ok()) return s;
-      }
+      absl::Status s =
+          records_.Add({windows.Next(i), (uint64_t{ordinal} << 32) | i});
+      if (!s.ok()) return s;
     }
     return absl::OkStatus();
   }
 
   absl::Status Finish() {
-    if (runs_.empty()) {
-      SortRecords(&records_, options_.threads);
-      NoteBuffer();
-      size_t i = 0;
-      while (i < records_.size()) {
-        size_t j = i + 1;
-        while (j < records_.size() && records_[j].hash == records_[i].hash) ++j;
-        if (j - i >= 2) Keep(records_[i], static_cast<uint32_t>(j - i));
-        i = j;
+    absl::Status s = records_.Finish();
+    if (!s.ok()) return s;
+    // Records come sorted by (hash, position): the first of a hash group is
+    // the window's first occurrence in input order.
+    bool have_group = false;
+    Record group_first{};
+    uint32_t group_count = 0;
+    Record rec;
+    while (records_.Next(&rec)) {
+      if (have_group && rec.hash == group_first.hash) {
+        ++group_count;
+        continue;
       }
-    } else {
-      if (!records_.empty()) {
-        absl::Status s = Spill();
-        if (!s.ok()) return s;
-      }
-      absl::Status s = Merge();
-      if (!s.ok()) return s;
+      if (have_group && group_count >= 2) Keep(group_first, group_count);
+      group_first = rec;
+      group_count = 1;
+      have_group = true;
     }
-    std::vector<Record>().swap(records_);
+    if (have_group && group_count >= 2) Keep(group_first, group_count);
+    records_.Release();
+    const internal::SortedRunsStats& sorted = records_.stats();
+    stats_.windows = sorted.records;
+    stats_.runs_spilled = sorted.runs_spilled;
+    stats_.bytes_spilled = sorted.bytes_spilled;
+    stats_.peak_record_bytes = sorted.peak_buffer_bytes;
     BuildFilter();
     stats_.repeated_windows = table_.size();
     stats_.table_bytes = entries_.capacity() * sizeof(Entry) +
@@ -289,11 +204,6 @@ class PassageFinder::Impl {
     uint32_t count;  // occurrences
   };
 
-  void NoteBuffer() {
-    stats_.peak_record_bytes = std::max<uint64_t>(
-        stats_.peak_record_bytes, records_.capacity() * sizeof(Record));
-  }
-
   void Keep(const Record& first, uint32_t count) {
     table_.emplace(first.hash, static_cast<uint32_t>(entries_.size()));
     entries_.push_back({static_cast<uint32_t>(first.position >> 32),
@@ -310,80 +220,17 @@ class PassageFinder::Impl {
     }
   }
 
-  absl::Status Spill() {
-    NoteBuffer();
-    SortRecords(&records_, options_.threads);
-    const std::string path = absl::StrCat(
-        options_.temp_dir, "/newsdedup-passages-", getpid(), "-",
-        reinterpret_cast<uintptr_t>(this), "-", runs_.size(), ".run");
-    FILE* f = std::fopen(path.c_str(), "w+b");
-    if (f == nullptr) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          path, ": cannot write a sorted run: ", std::strerror(errno)));
-    }
-    run_paths_.push_back(path);
-    runs_.push_back(f);
-    const bool ok =
-        std::fwrite(kRunMagic, 1, sizeof(kRunMagic), f) == sizeof(kRunMagic) &&
-        std::fwrite(records_.data(), sizeof(Record), records_.size(), f) ==
-            records_.size() &&
-        std::fflush(f) == 0;
-    if (!ok) {
-      return absl::DataLossError(
-          absl::StrCat(path, ": cannot write a sorted run (disk full?)"));
-    }
-    stats_.bytes_spilled += records_.size() * sizeof(Record);
-    ++stats_.runs_spilled;
-    records_.clear();
-    return absl::OkStatus();
-  }
-
-  absl::Status Merge() {
-    std::vector<RunReader> readers;
-    for (size_t r = 0; r < runs_.size(); ++r) {
-      FILE* f = runs_[r];
-      char magic[sizeof(kRunMagic)];
-      if (std::fseek(f, 0, SEEK_SET) != 0 ||
-          std::fread(magic, 1, sizeof(magic), f) != sizeof(magic) ||
-          std::memcmp(magic, kRunMagic, sizeof(magic)) != 0) {
-        return absl::DataLossError(
-            absl::StrCat(run_paths_[r], ": not a newsdedup sorted run"));
-      }
-      readers.emplace_back(f);
-    }
-    using Head = std::pair<Record, size_t>;  // record, run
-    auto later = [](const Head& a, const Head& b) { return b.first < a.first; };
-    std::priority_queue<Head, std::vector<Head>, decltype(later)> heap(later);
-    for (size_t r = 0; r < readers.size(); ++r) {
-      Record rec;
-      if (readers[r].Next(&rec)) heap.push({rec, r});
-    }
-    bool have_group = false;
-    Record group_first{};
-    uint32_t group_count = 0;
-    while (!heap.empty()) {
-      const auto [rec, r] = heap.top();
-      heap.pop();
-      Record next;
-      if (readers[r].Next(&next)) heap.push({next, r});
-      if (have_group && rec.hash == group_first.hash) {
-        ++group_count;
-        continue;
-      }
-      if (have_group && group_count >= 2) Keep(group_first, group_count);
-      group_first = rec;
-      group_count = 1;
-      have_group = true;
-    }
-    if (have_group && group_count >= 2) Keep(group_first, group_count);
-    return absl::OkStatus();
+  static internal::SortedRunsOptions SortOptions(const PassageOptions& o) {
+    internal::SortedRunsOptions out;
+    out.memory_limit = o.memory_limit;
+    out.temp_dir = o.temp_dir;
+    out.tag = "passages";
+    out.threads = o.threads;
+    return out;
   }
 
   PassageOptions options_;
-  uint64_t max_records_;
-  std::vector<Record> records_;
-  std::vector<FILE*> runs_;
-  std::vector<std::string> run_paths_;
+  internal::SortedRuns<Record> records_;
   std::vector<Entry> entries_;
   absl::flat_hash_map<uint64_t, uint32_t> table_;  // window hash -> entry
   std::vector<uint64_t> filter_;                   // one bit per table hash

@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "internal/near_matcher.h"
 #include "internal/spaces.h"
 #include "newsdedup/boilerplate.h"
 #include "newsdedup/caption.h"
@@ -73,6 +74,10 @@ absl::Status ScanOptions::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat(
         "headline minimum words must be >= 1, got ", headline_min_words));
   }
+  if (memory_limit < (uint64_t{1} << 20)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "matching memory limit must be at least 1 MiB, got ", memory_limit));
+  }
   if (headline_near_min_words < 2) {
     return absl::InvalidArgumentError(
         absl::StrCat("headline near-match minimum words must be >= 2, got ",
@@ -86,10 +91,10 @@ namespace {
 constexpr uint32_t kNone = 0xFFFFFFFFu;
 constexpr size_t kBatchDocuments = 256;
 constexpr size_t kBatchBytes = size_t{16} << 20;
-// Candidates taken from one LSH bucket per paragraph: enough for any real
-// repeat (a bucket holds cluster firsts only), and a bound on the work when
-// templated lines crowd a bucket.
-constexpr uint32_t kMaxBucketWalk = 64;
+// Candidates taken from one LSH bucket per paragraph (the latest before it,
+// each standing for its cluster's first): enough for any real repeat, and a
+// bound on the work when templated lines crowd a bucket.
+constexpr uint32_t kBucketWindow = 64;
 // The edited-words rule applies to paragraphs with at least this many
 // distinct shingles (about 20 words).
 constexpr size_t kMinEditShingles = 18;
@@ -288,7 +293,7 @@ class Scanner::Impl {
       : options_(options),
         hasher_(std::move(hasher)),
         params_(params),
-        index_(params),
+        near_(NearOptions(options, params)),
         rules_(std::move(rules)),
         captions_(std::move(captions)) {}
 
@@ -303,12 +308,16 @@ class Scanner::Impl {
     }
   }
 
-  void Finish() {
+  absl::Status Finish() {
     ProcessBatch(/*last=*/true);
+    if (!status_.ok()) return status_;
+    absl::Status s = MatchNear();
+    if (!s.ok()) return s;
     if (options_.news_structure) MatchHeadlines();
     if (options_.boilerplate_min_docs > 0) LearnBoilerplate();
     AssignGroups();
     stats_.index_bytes = MemoryBytes();
+    return absl::OkStatus();
   }
 
   void ForEachSpan(const std::function<void(const SpanRecord&)>& fn) const {
@@ -707,74 +716,68 @@ class Scanner::Impl {
 
   void MatchParagraph(const DocumentSketch& sketch, const UnitSketch& p,
                       uint32_t id, UnitInfo* info) {
-    // 1. Exact repeat of an earlier paragraph: the same cluster as it.
+    // 1. Exact repeat of an earlier paragraph: the same cluster as it (its
+    // first is settled by MatchNear).
     auto [exact_it, fresh] = exact_.try_emplace(p.sequence_hash, id);
     if (!fresh) {
-      const UnitInfo& earlier = units_[exact_it->second];
-      info->first = earlier.first;
       info->exact_root = exact_it->second;
-      info->similarity = earlier.similarity;
-      info->exact = earlier.exact;
       return;
     }
-    if (p.shingle_end == p.shingle_begin) return;
-    // 2. Near repeat: the earliest cluster whose kept copy verifies.
+    if (p.shingle_end == p.shingle_begin || !status_.ok()) return;
+    // 2. Near repeat candidate: matched at Finish, in input order.
     const absl::Span<const uint32_t> shingles(
         sketch.shingles.data() + p.shingle_begin,
         p.shingle_end - p.shingle_begin);
-    const uint64_t* keys = sketch.band_keys.data() + p.keys_begin;
-    candidates_.clear();
-    index_.ForEachCandidate(
-        keys, [&](uint32_t c) { candidates_.push_back(c); }, kMaxBucketWalk);
-    std::sort(candidates_.begin(), candidates_.end());
-    candidates_.erase(std::unique(candidates_.begin(), candidates_.end()),
-                      candidates_.end());
-    // A few edited words weigh heavily in a short paragraph: each one
-    // changes `shingle_size` shingles on both sides, so e edited words
-    // leave a symmetric difference of at most 2 * shingle_size * e.
-    const size_t max_difference = 2 *
-                                  static_cast<size_t>(options_.shingle_size) *
-                                  static_cast<size_t>(options_.max_edit_words);
-    for (uint32_t c : candidates_) {
-      ++stats_.candidates;
-      const absl::Span<const uint32_t> other = LeaderShingles(c);
-      const double j = ExactJaccard(shingles, other);
-      // |A ∪ B| = (|A| + |B|) / (1 + J); |A Δ B| = |A ∪ B| (1 - J).
-      const double union_size = (shingles.size() + other.size()) / (1.0 + j);
-      // Only for paragraphs of 20+ words: in a short formulaic sentence
-      // ("X could not be reached for comment") the edited words are the
-      // whole news.
-      const bool few_edits =
-          max_difference > 0 && shingles.size() >= kMinEditShingles &&
-          other.size() >= kMinEditShingles &&
-          union_size * (1.0 - j) <= static_cast<double>(max_difference) + 0.5 &&
-          p.facts == leader_facts_.at(c);
-      if (j >= options_.threshold || few_edits) {
-        info->first = c;
-        info->similarity = static_cast<float>(j);
-        info->exact = false;
-        return;
-      }
-    }
-    // A new cluster: index it and keep its shingle set for verification. A
-    // full index takes no more: later copies of this paragraph are then
-    // found as exact repeats only (counted in stats_.unindexed).
-    if (!index_.Insert(keys, id)) {
-      ++stats_.unindexed;
-      return;
-    }
-    leader_offsets_.try_emplace(
-        id, std::make_pair(static_cast<uint64_t>(leader_shingles_.size()),
-                           static_cast<uint32_t>(shingles.size())));
-    leader_shingles_.insert(leader_shingles_.end(), shingles.begin(),
-                            shingles.end());
-    leader_facts_.try_emplace(id, p.facts);
-    ++stats_.indexed;
+    status_ = near_.Add(id, sketch.band_keys.data() + p.keys_begin, shingles,
+                        p.facts);
   }
 
-  absl::Span<const uint32_t> LeaderShingles(uint32_t id) const {
-    const auto& [offset, size] = leader_offsets_.at(id);
-    return absl::Span<const uint32_t>(leader_shingles_.data() + offset, size);
+  // Settles near repeats, then gives exact repeats their root's cluster.
+  absl::Status MatchNear() {
+    absl::Status s =
+        near_.Finish([this](uint32_t unit, uint32_t first, float similarity) {
+          UnitInfo& u = units_[unit];
+          u.first = first;
+          u.similarity = similarity;
+          u.exact = false;
+        });
+    const internal::NearMatchStats& near = near_.stats();
+    stats_.indexed = near.paragraphs;
+    stats_.unindexed = near.unindexed;
+    stats_.candidates = near.candidates;
+    stats_.spilled_bytes = near.bytes_spilled;
+    if (!s.ok()) return s;
+    for (UnitInfo& u : units_) {
+      if (u.kind != UnitKind::kParagraph) continue;
+      const uint32_t id = static_cast<uint32_t>(&u - units_.data());
+      if (u.exact_root == id) continue;
+      // The root is never an exact repeat itself: it is settled.
+      const UnitInfo& root = units_[u.exact_root];
+      u.first = root.first;
+      u.similarity = root.similarity;
+      u.exact = root.exact;
+    }
+    return absl::OkStatus();
+  }
+
+  static internal::NearMatchOptions NearOptions(const ScanOptions& options,
+                                                const LshParams& params) {
+    internal::NearMatchOptions o;
+    o.params = params;
+    o.threshold = options.threshold;
+    // A few edited words weigh heavily in a short paragraph: each one
+    // changes `shingle_size` shingles on both sides, so e edited words
+    // leave a symmetric difference of at most 2 * shingle_size * e. Only
+    // for paragraphs of 20+ words: in a short formulaic sentence ("X could
+    // not be reached for comment") the edited words are the whole news.
+    o.max_difference = static_cast<uint32_t>(2 * options.shingle_size *
+                                             options.max_edit_words);
+    o.min_edit_shingles = kMinEditShingles;
+    o.bucket_window = kBucketWindow;
+    o.memory_limit = options.memory_limit;
+    o.temp_dir = options.temp_dir;
+    o.threads = options.threads;
+    return o;
   }
 
   // ---- At Finish: headlines across documents. ----
@@ -1118,11 +1121,10 @@ class Scanner::Impl {
     return true;
   }
 
+  // The near matcher's largest moment, and the tables held to the end.
   size_t MemoryBytes() const {
-    return index_.MemoryBytes() + units_.capacity() * sizeof(UnitInfo) +
-           leader_shingles_.capacity() * sizeof(uint32_t) +
-           leader_offsets_.capacity() * 17 + exact_.capacity() * 13 +
-           title_words_.capacity() * sizeof(uint64_t) +
+    return near_.stats().peak_bytes + units_.capacity() * sizeof(UnitInfo) +
+           exact_.capacity() * 13 + title_words_.capacity() * sizeof(uint64_t) +
            titles_.capacity() * sizeof(TitleData);
   }
 
@@ -1130,14 +1132,14 @@ class Scanner::Impl {
   TokenSink token_sink_;
   MinHasher hasher_;
   LshParams params_;
-  LshIndex index_;
+  internal::NearMatcher near_;
+  absl::Status status_;  // the first error of near_.Add
   BoilerplateRules rules_;
   CaptionFinder captions_;
   // Two batches: one filled by Add() while the other is sketched.
   Batch batches_[2];
   int filling_ = 0;
   SketchJob job_;
-  std::vector<uint32_t> candidates_;
 
   std::vector<std::string> doc_ids_;
   std::vector<uint32_t> doc_sites_;  // 0: no site
@@ -1147,9 +1149,6 @@ class Scanner::Impl {
   absl::flat_hash_map<uint64_t, uint32_t> caption_roots_;
   absl::flat_hash_map<uint64_t, uint32_t> rule_roots_;
   absl::flat_hash_map<uint32_t, uint64_t> teaser_keys_;  // unit -> key
-  absl::flat_hash_map<uint32_t, std::pair<uint64_t, uint32_t>> leader_offsets_;
-  std::vector<uint32_t> leader_shingles_;
-  absl::flat_hash_map<uint32_t, uint64_t> leader_facts_;
   std::vector<TitleData> titles_;
   std::vector<uint64_t> title_words_;
   std::vector<uint32_t> group_sizes_;
@@ -1194,7 +1193,7 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(
 Scanner::Scanner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Scanner::~Scanner() = default;
 void Scanner::Add(Document doc) { impl_->Add(std::move(doc)); }
-void Scanner::Finish() { impl_->Finish(); }
+absl::Status Scanner::Finish() { return impl_->Finish(); }
 void Scanner::ForEachSpan(
     const std::function<void(const SpanRecord&)>& fn) const {
   impl_->ForEachSpan(fn);

@@ -821,7 +821,7 @@ TEST(CleanEndToEndTest, CleanedCorpusKeepsEverythingElse) {
   auto scanner = Scanner::Create(ScanOptions());
   ASSERT_TRUE(scanner.ok());
   for (const Document& d : first.docs) (*scanner)->Add(d);
-  (*scanner)->Finish();
+  EXPECT_TRUE((*scanner)->Finish().ok());
   std::vector<std::vector<ByteRange>> removal(first.docs.size());
   (*scanner)->ForEachSpan([&](const SpanRecord& s) {
     if (ShouldRemove(s, CleanOptions(), "title")) {

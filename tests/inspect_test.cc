@@ -94,7 +94,7 @@ Scanned Scan(std::vector<Document> docs) {
   EXPECT_TRUE(scanner.ok()) << scanner.status();
   s.scanner = std::move(*scanner);
   for (const Document& d : s.docs) s.scanner->Add(d);
-  s.scanner->Finish();
+  EXPECT_TRUE(s.scanner->Finish().ok());
   s.scanner->ForEachSpan([&](const SpanRecord& r) { s.spans.push_back(r); });
   return s;
 }

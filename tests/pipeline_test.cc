@@ -39,7 +39,7 @@ std::vector<Found> Scan(const std::vector<Document>& docs,
   auto scanner = Scanner::Create(options);
   EXPECT_TRUE(scanner.ok()) << scanner.status();
   for (const Document& d : docs) (*scanner)->Add(d);
-  (*scanner)->Finish();
+  EXPECT_TRUE((*scanner)->Finish().ok());
   std::vector<Found> out;
   (*scanner)->ForEachSpan([&](const SpanRecord& s) {
     EXPECT_EQ(s.kind, SpanKind::kParagraph);
@@ -55,7 +55,7 @@ std::string Report(const std::vector<Document>& docs, ScanOptions options) {
   auto scanner = Scanner::Create(options);
   EXPECT_TRUE(scanner.ok()) << scanner.status();
   for (const Document& d : docs) (*scanner)->Add(d);
-  (*scanner)->Finish();
+  EXPECT_TRUE((*scanner)->Finish().ok());
   std::string out;
   (*scanner)->ForEachSpan(
       [&](const SpanRecord& s) { AppendSpanJson(s, &out); });
@@ -387,7 +387,7 @@ std::vector<AnySpan> ScanAll(const std::vector<Document>& docs,
   auto scanner = Scanner::Create(options);
   EXPECT_TRUE(scanner.ok()) << scanner.status();
   for (const Document& d : docs) (*scanner)->Add(d);
-  (*scanner)->Finish();
+  EXPECT_TRUE((*scanner)->Finish().ok());
   std::vector<AnySpan> out;
   (*scanner)->ForEachSpan([&](const SpanRecord& s) {
     out.push_back({std::string(s.at.doc), std::string(s.at.field), s.at.start,

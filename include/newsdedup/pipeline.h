@@ -7,16 +7,20 @@
 //   (*scanner)->ForEachSpan([](const newsdedup::SpanRecord& s) { ... });
 //
 // Stages: segment -> carve out headline repeats, captions and rule-based
-// boilerplate -> tokenize -> shingle -> MinHash -> LSH candidates -> exact
-// Jaccard verification -> clusters -> headline matching and learned
-// boilerplate (at Finish, when every document has been seen). Documents are
-// sketched in batches on `threads` threads; matching then runs in input order
-// on one thread, so the result is the same, byte for byte, for any thread
-// count.
+// boilerplate -> tokenize -> shingle -> MinHash -> LSH band keys; exact
+// repeats are settled as documents come. At Finish, when every document has
+// been seen: LSH candidates by sorting band keys -> exact Jaccard
+// verification in input order -> clusters -> headline matching and learned
+// boilerplate. Documents are sketched in batches on `threads` threads;
+// band records, candidate pairs and shingle fingerprints spill to disk past
+// `memory_limit`. The result is the same, byte for byte, for any thread
+// count and memory limit.
 //
 // Clustering: every paragraph is compared with the *first* occurrence of each
 // existing cluster (the earliest paragraph in input order, the one that is
-// kept). It joins the earliest cluster whose first it matches: exactly (same
+// kept) among its LSH candidates: the earlier paragraphs sharing a band with
+// it (the latest 64 per band), each standing for its cluster's first. It
+// joins the earliest cluster whose first it matches: exactly (same
 // normalized word sequence) or nearly (exact Jaccard of shingle sets at least
 // `threshold`); otherwise it starts a cluster of its own. Star clusters
 // around the kept copy cannot chain: every reported paragraph is similar to
@@ -74,8 +78,14 @@ struct ScanOptions {
   // 0 turns it off; range [0, 16]. With it on, LSH bands are chosen for a
   // threshold of at most 0.5.
   int max_edit_words = 2;
-  // Sketching threads. Default 1; range [1, 256].
+  // Sketching and sorting threads. Default 1; range [1, 256].
   int threads = 1;
+  // Bytes of LSH band records and shingle fingerprints held in memory
+  // before they spill to disk (and, at Finish, of candidate pairs). Default
+  // 256 MiB; at least 1 MiB. The result does not depend on it.
+  uint64_t memory_limit = uint64_t{256} << 20;
+  // Folder for spilled files. Default "": $TMPDIR, else /tmp.
+  std::string temp_dir;
   // Seed of the MinHash permutations. Default 1.
   uint64_t seed = 1;
   // Field names written in the report. Defaults "text" and "title".
@@ -111,14 +121,18 @@ struct ScanStats {
   uint64_t documents = 0;      // documents added
   uint64_t text_bytes = 0;     // bytes of text fields scanned
   uint64_t paragraphs = 0;     // paragraphs found
-  uint64_t indexed = 0;        // paragraphs in the LSH index (cluster firsts)
-  uint64_t unindexed = 0;      // cluster firsts left out of a full index
+  uint64_t indexed = 0;        // paragraphs near-matched through LSH (not
+                               // exact repeats, long enough)
+  uint64_t unindexed = 0;      // left out: past 2^32 - 1 indexed paragraphs
   uint64_t candidates = 0;     // LSH candidates verified
   uint64_t flagged = 0;        // spans reported, all kinds
   uint64_t flagged_exact = 0;  //   of which exact repeats
   uint64_t flagged_bytes = 0;  // bytes in reported spans
   uint64_t clusters = 0;       // groups with two or more occurrences
   uint64_t index_bytes = 0;    // memory of index and per-paragraph tables
+                               // (the matcher's largest moment)
+  uint64_t spilled_bytes = 0;  // band records, pairs and fingerprints
+                               // written to disk
 };
 
 // Receives each document's text tokens in input order (document ordinal,
@@ -137,8 +151,10 @@ class Scanner {
   // Finish() after the last one. Not thread-safe (one caller).
   void Add(Document doc);
 
-  // Processes what is buffered. After it, ForEachSpan and stats are final.
-  void Finish();
+  // Processes what is buffered and matches. After it, ForEachSpan and
+  // stats are final. Call once. Errors: a spilled file that cannot be
+  // written or read back (the folder, and why).
+  absl::Status Finish();
 
   // Calls fn for every reported span in input order (document, offset).
   void ForEachSpan(const std::function<void(const SpanRecord&)>& fn) const;

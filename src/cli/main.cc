@@ -61,7 +61,7 @@ struct Flags {
   bool annotate = false;
   bool no_passages = false;
   bool passages_enabled = true;  // resolved from no_passages
-  double memory_limit_mb = 512;
+  double memory_limit_mb = -1;   // < 0: a quarter of the machine's RAM
   newsdedup::PassageOptions passages;
   newsdedup::ReaderOptions reader;
   newsdedup::ScanOptions scan;
@@ -141,9 +141,10 @@ void AddCommonOptions(CLI::App* cmd, Flags& f) {
                   "shortest repeated passage reported, in words")
       ->capture_default_str();
   cmd->add_option("--memory-limit", f.memory_limit_mb,
-                  "MB of passage records held in memory before sorted runs "
-                  "spill to disk (--temp-dir)")
-      ->capture_default_str();
+                  "MB of sort buffers (passage records, LSH band records, "
+                  "fingerprints, candidate pairs) held in memory before they "
+                  "spill to disk (--temp-dir); the report does not depend on "
+                  "it (default: a quarter of RAM)");
   cmd->add_option("--temp-dir", f.passages.temp_dir,
                   "folder for spilled runs (default: $TMPDIR or /tmp)");
   cmd->add_option("--clusters", f.clusters,
@@ -171,10 +172,21 @@ void Resolve(Flags& f) {
   f.scan.builtin_rules = !f.no_builtin_rules;
   f.passages_enabled = !f.no_passages;
   f.passages.threads = f.scan.threads;
-  f.passages.memory_limit =
-      f.memory_limit_mb > 0
-          ? static_cast<uint64_t>(f.memory_limit_mb * (1 << 20))
-          : 0;
+  f.scan.temp_dir = f.passages.temp_dir;
+  // The budget: half for the passage records, half for matching (all of it
+  // without passages). Both buffers fill during the read.
+  uint64_t budget = 0;
+  if (f.memory_limit_mb < 0) {
+    const long pages = sysconf(_SC_PHYS_PAGES);
+    const long page = sysconf(_SC_PAGE_SIZE);
+    budget = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) *
+                                         static_cast<uint64_t>(page) / 4
+                                   : uint64_t{1} << 30;
+  } else if (f.memory_limit_mb > 0) {
+    budget = static_cast<uint64_t>(f.memory_limit_mb * (1 << 20));
+  }
+  f.passages.memory_limit = f.passages_enabled ? budget / 2 : 0;
+  f.scan.memory_limit = budget - f.passages.memory_limit;
 }
 
 int Fail(std::string_view message) {
@@ -272,7 +284,7 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
     progress.Update((*reader)->records(), (*reader)->bytes());
   }
   progress.Done();
-  run->scanner->Finish();
+  if (absl::Status s = run->scanner->Finish(); !s.ok()) return s;
   run->scanner->ForEachSpan(
       [&](const newsdedup::SpanRecord& s) { run->spans.push_back(s); });
   run->stats = run->scanner->stats();
@@ -280,6 +292,7 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
   if (run->passages) {
     absl::Status s = run->passages->Finish();
     if (!s.ok()) return s;
+    run->stats.spilled_bytes += run->passages->stats().bytes_spilled;
   }
   run->totals.records = (*reader)->records() + (*reader)->malformed();
   run->totals.malformed = (*reader)->malformed();
@@ -579,11 +592,12 @@ absl::Status SpoolStdin(Flags& f, std::string* spooled) {
 // usage error (exit status 2).
 int CheckOptions(const Flags& f) {
   absl::Status s = f.reader.Validate();
+  if (s.ok() && f.memory_limit_mb != -1 && f.memory_limit_mb < 2) {
+    s = absl::InvalidArgumentError(absl::StrCat(
+        "--memory-limit must be at least 2 (MB), got ", f.memory_limit_mb));
+  }
   if (s.ok()) s = f.scan.Validate();
   if (s.ok() && f.passages_enabled) s = f.passages.Validate();
-  if (s.ok() && f.memory_limit_mb <= 0) {
-    s = absl::InvalidArgumentError("--memory-limit must be positive (MB)");
-  }
   if (s.ok()) return 0;
   Fail(s);
   return 2;

@@ -1,0 +1,275 @@
+#include "internal/near_matcher.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "newsdedup/shingle.h"
+
+namespace newsdedup {
+namespace internal {
+
+// Each paragraph's facts and fingerprints, appended in input order as
+// 32-bit words: facts (low, high), count, fingerprints. The buffer goes to
+// a temporary file whenever it reaches its budget; once anything is on
+// disk, Seal writes the rest and records are read back with pread (the page
+// cache keeps what fits, without counting as this process's memory).
+class NearMatcher::FingerprintStore {
+ public:
+  FingerprintStore(uint64_t memory_limit, std::string temp_dir)
+      : limit_words_(std::max<uint64_t>(1024, memory_limit / 4)),
+        temp_dir_(TempDir(temp_dir)) {}
+  ~FingerprintStore() {
+    if (file_ != nullptr) {
+      std::fclose(file_);
+      std::remove(path_.c_str());
+    }
+  }
+
+  absl::Status Append(uint64_t facts, absl::Span<const uint32_t> fp) {
+    const size_t need = 3 + fp.size();
+    if (!buffer_.empty() && buffer_.size() + need > limit_words_) {
+      absl::Status s = Flush();
+      if (!s.ok()) return s;
+    }
+    offsets_.push_back(base_ + buffer_.size());
+    buffer_.push_back(static_cast<uint32_t>(facts));
+    buffer_.push_back(static_cast<uint32_t>(facts >> 32));
+    buffer_.push_back(static_cast<uint32_t>(fp.size()));
+    buffer_.insert(buffer_.end(), fp.begin(), fp.end());
+    return absl::OkStatus();
+  }
+
+  // Ends appending.
+  absl::Status Seal() {
+    offsets_.push_back(base_ + buffer_.size());
+    if (file_ == nullptr) return absl::OkStatus();
+    absl::Status s = Flush();
+    if (!s.ok()) return s;
+    std::vector<uint32_t>().swap(buffer_);
+    return absl::OkStatus();
+  }
+
+  // Record r (after Seal). `scratch` holds it when it is read from disk.
+  absl::Status Get(uint32_t r, std::vector<uint32_t>* scratch, uint64_t* facts,
+                   absl::Span<const uint32_t>* fp) const {
+    const uint64_t begin = offsets_[r];
+    const uint64_t words = offsets_[r + 1] - begin;
+    const uint32_t* data;
+    if (file_ == nullptr) {
+      data = buffer_.data() + begin;
+    } else {
+      scratch->resize(words);
+      char* out = reinterpret_cast<char*>(scratch->data());
+      size_t left = words * 4;
+      off_t at = static_cast<off_t>(begin * 4);
+      while (left > 0) {
+        const ssize_t got = pread(fileno(file_), out, left, at);
+        if (got <= 0) {
+          return absl::DataLossError(
+              absl::StrCat(path_, ": cannot read fingerprints back: ",
+                           got == 0 ? "file too short" : std::strerror(errno)));
+        }
+        out += got;
+        left -= static_cast<size_t>(got);
+        at += got;
+      }
+      data = scratch->data();
+    }
+    *facts = data[0] | uint64_t{data[1]} << 32;
+    *fp = absl::Span<const uint32_t>(data + 3, data[2]);
+    return absl::OkStatus();
+  }
+
+  uint64_t MemoryBytes() const {
+    return buffer_.capacity() * 4 + offsets_.capacity() * 8;
+  }
+  uint64_t bytes_spilled() const { return bytes_spilled_; }
+
+ private:
+  absl::Status Flush() {
+    if (file_ == nullptr) {
+      path_ = absl::StrCat(temp_dir_, "/newsdedup-fingerprints-", getpid(), "-",
+                           reinterpret_cast<uintptr_t>(this), ".bin");
+      file_ = std::fopen(path_.c_str(), "w+b");
+      if (file_ == nullptr) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            path_, ": cannot write fingerprints: ", std::strerror(errno)));
+      }
+    }
+    if (std::fwrite(buffer_.data(), 4, buffer_.size(), file_) !=
+            buffer_.size() ||
+        std::fflush(file_) != 0) {
+      return absl::DataLossError(
+          absl::StrCat(path_, ": cannot write fingerprints (disk full?)"));
+    }
+    base_ += buffer_.size();
+    bytes_spilled_ += buffer_.size() * 4;
+    buffer_.clear();
+    return absl::OkStatus();
+  }
+
+  uint64_t limit_words_;
+  std::string temp_dir_;
+  std::vector<uint32_t> buffer_;
+  uint64_t base_ = 0;              // words already on disk
+  std::vector<uint64_t> offsets_;  // record -> first word; one past the end
+  FILE* file_ = nullptr;
+  std::string path_;
+  uint64_t bytes_spilled_ = 0;
+};
+
+namespace {
+
+SortedRunsOptions RunOptions(const NearMatchOptions& o, const char* tag) {
+  SortedRunsOptions out;
+  out.memory_limit = std::max<uint64_t>(8, o.memory_limit / 2);
+  out.temp_dir = o.temp_dir;
+  out.tag = tag;
+  out.threads = o.threads;
+  return out;
+}
+
+}  // namespace
+
+NearMatcher::NearMatcher(const NearMatchOptions& options)
+    : options_(options),
+      bands_(
+          std::make_unique<SortedRuns<uint64_t>>(RunOptions(options, "bands"))),
+      store_(std::make_unique<FingerprintStore>(options.memory_limit / 2,
+                                                options.temp_dir)) {}
+
+NearMatcher::~NearMatcher() = default;
+
+void NearMatcher::NotePeak(uint64_t bytes) {
+  stats_.peak_bytes = std::max(stats_.peak_bytes, bytes);
+}
+
+absl::Status NearMatcher::Add(uint32_t unit, const uint64_t* keys,
+                              absl::Span<const uint32_t> fingerprints,
+                              uint64_t facts) {
+  // Paragraphs are numbered with 32 bits in the band records and pairs.
+  if (unit_of_.size() >= 0xFFFFFFFFu) {
+    ++stats_.unindexed;
+    return absl::OkStatus();
+  }
+  const uint32_t r = static_cast<uint32_t>(unit_of_.size());
+  unit_of_.push_back(unit);
+  ++stats_.paragraphs;
+  for (int band = 0; band < options_.params.bands; ++band) {
+    // The low 32 bits of the key: keys that agree there share a bucket (a
+    // few more candidates, all verified) and a record is 8 bytes.
+    const uint64_t key = static_cast<uint32_t>(keys[band]);
+    absl::Status s = bands_->Add(key << 32 | r);
+    if (!s.ok()) return s;
+  }
+  return store_->Append(facts, fingerprints);
+}
+
+absl::Status NearMatcher::Finish(const MatchFn& on_match) {
+  absl::Status s = store_->Seal();
+  if (s.ok()) s = bands_->Finish();
+  if (!s.ok()) return s;
+  NotePeak(bands_->stats().peak_buffer_bytes + store_->MemoryBytes() +
+           unit_of_.capacity() * 4);
+  SortedRuns<uint64_t> pairs(RunOptions(options_, "pairs"));
+  s = MakePairs(&pairs);
+  const SortedRunsStats band_stats = bands_->stats();
+  bands_.reset();  // its runs are deleted now
+  if (s.ok()) s = pairs.Finish();
+  if (!s.ok()) return s;
+  s = Verify(&pairs, on_match);
+  stats_.runs_spilled = band_stats.runs_spilled + pairs.stats().runs_spilled;
+  stats_.bytes_spilled = band_stats.bytes_spilled +
+                         pairs.stats().bytes_spilled + store_->bytes_spilled();
+  store_.reset();
+  return s;
+}
+
+// Phase 2: band records sorted by (key, paragraph) list each bucket in
+// input order; every paragraph pairs with the window of paragraphs before
+// it. Pairs are (later << 32 | earlier), sorted next by the later one.
+absl::Status NearMatcher::MakePairs(SortedRuns<uint64_t>* pairs) {
+  const size_t window_size = std::max<uint32_t>(1, options_.bucket_window);
+  std::vector<uint32_t> window(window_size);  // a ring of the latest ids
+  size_t filled = 0, next = 0;
+  uint32_t bucket = 0;
+  uint64_t record;
+  while (bands_->Next(&record)) {
+    const uint32_t key = static_cast<uint32_t>(record >> 32);
+    const uint32_t r = static_cast<uint32_t>(record);
+    if (filled == 0 || key != bucket) {
+      bucket = key;
+      filled = next = 0;
+    }
+    for (size_t k = 0; k < filled; ++k) {
+      absl::Status s = pairs->Add(uint64_t{r} << 32 | window[k]);
+      if (!s.ok()) return s;
+    }
+    window[next] = r;
+    next = (next + 1) % window_size;
+    filled = std::min(filled + 1, window_size);
+  }
+  stats_.pairs = pairs->stats().records;
+  return absl::OkStatus();
+}
+
+// Phase 3: paragraphs in input order, each with its candidates; every
+// earlier paragraph is settled (first of its cluster or not) when a later
+// one asks.
+absl::Status NearMatcher::Verify(SortedRuns<uint64_t>* pairs,
+                                 const MatchFn& on_match) {
+  std::vector<uint32_t> lead(unit_of_.size());  // paragraph -> its first
+  std::iota(lead.begin(), lead.end(), 0u);
+  NotePeak(pairs->stats().peak_buffer_bytes + store_->MemoryBytes() +
+           unit_of_.capacity() * 4 + lead.capacity() * 4);
+  std::vector<uint32_t> firsts, own, other;
+  uint64_t pair;
+  bool have = pairs->Next(&pair);
+  while (have) {
+    const uint32_t q = static_cast<uint32_t>(pair >> 32);
+    firsts.clear();
+    while (have && static_cast<uint32_t>(pair >> 32) == q) {
+      firsts.push_back(lead[static_cast<uint32_t>(pair)]);
+      have = pairs->Next(&pair);
+    }
+    std::sort(firsts.begin(), firsts.end());
+    firsts.erase(std::unique(firsts.begin(), firsts.end()), firsts.end());
+    uint64_t facts = 0;
+    absl::Span<const uint32_t> shingles;
+    absl::Status s = store_->Get(q, &own, &facts, &shingles);
+    if (!s.ok()) return s;
+    for (uint32_t c : firsts) {
+      ++stats_.candidates;
+      uint64_t other_facts = 0;
+      absl::Span<const uint32_t> fp;
+      s = store_->Get(c, &other, &other_facts, &fp);
+      if (!s.ok()) return s;
+      const double j = ExactJaccard(shingles, fp);
+      // |A u B| = (|A| + |B|) / (1 + J); |A delta B| = |A u B| (1 - J).
+      const double union_size = (shingles.size() + fp.size()) / (1.0 + j);
+      const bool few_edits =
+          options_.max_difference > 0 &&
+          shingles.size() >= options_.min_edit_shingles &&
+          fp.size() >= options_.min_edit_shingles &&
+          union_size * (1.0 - j) <=
+              static_cast<double>(options_.max_difference) + 0.5 &&
+          facts == other_facts;
+      if (j >= options_.threshold || few_edits) {
+        lead[q] = c;
+        ++stats_.matched;
+        on_match(unit_of_[q], unit_of_[c], static_cast<float>(j));
+        break;
+      }
+    }
+  }
+  pairs->Release();
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+}  // namespace newsdedup

@@ -1,0 +1,114 @@
+// Near-duplicate paragraphs by sorting instead of a resident index: every
+// sketched paragraph's LSH band keys and shingle fingerprints are written
+// as it comes (phase 1); at the end, band records sorted by key give the
+// candidate pairs (phase 2), and pairs sorted by paragraph are verified in
+// input order (phase 3), joining each paragraph to the earliest cluster
+// whose kept copy (its first) verifies. Band records, candidate pairs and
+// fingerprints spill to disk past `memory_limit`; the result does not
+// depend on the limit or on the thread count.
+//
+//   NearMatcher matcher(options);
+//   for (each paragraph, in input order)
+//     RETURN_IF_ERROR(matcher.Add(unit, keys, fingerprints, facts));
+//   RETURN_IF_ERROR(matcher.Finish([](uint32_t unit, uint32_t first,
+//                                     float similarity) { ... }));
+//
+// Candidates of a paragraph q: in each band, the `bucket_window` paragraphs
+// added last before q with the same key (the window bounds the work when
+// templated lines crowd a bucket), each replaced by the first of its
+// cluster; they are verified in input order of those firsts. Resident
+// memory: 12 bytes per added paragraph while adding (its unit and where its
+// fingerprints are), 16 while matching.
+#ifndef NEWSDEDUP_INTERNAL_NEAR_MATCHER_H_
+#define NEWSDEDUP_INTERNAL_NEAR_MATCHER_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "internal/sorted_runs.h"
+#include "newsdedup/lsh.h"
+
+namespace newsdedup {
+namespace internal {
+
+struct NearMatchOptions {
+  // Band layout of the keys passed to Add.
+  LshParams params;
+  // A candidate verifies when the exact Jaccard similarity of the
+  // fingerprint sets is at least this, in (0, 1) ...
+  double threshold = 0.7;
+  // ... or when both sets have at least `min_edit_shingles` fingerprints,
+  // their symmetric difference is at most `max_difference` (0: never) and
+  // their facts are equal (the edited-words rule, see ScanOptions).
+  uint32_t max_difference = 0;
+  uint32_t min_edit_shingles = 18;
+  // Paragraphs taken per band and paragraph, the latest first. >= 1.
+  uint32_t bucket_window = 64;
+  // Bytes of band records and fingerprints held in memory while adding,
+  // and of candidate pairs while matching, before they spill to disk.
+  uint64_t memory_limit = uint64_t{256} << 20;
+  // Folder for spilled files. "": $TMPDIR, else /tmp.
+  std::string temp_dir;
+  // Threads for sorting. The result does not depend on it.
+  int threads = 1;
+};
+
+struct NearMatchStats {
+  uint64_t paragraphs = 0;     // added
+  uint64_t unindexed = 0;      // not added: past 2^32 - 1 paragraphs
+  uint64_t pairs = 0;          // candidate pairs from the buckets
+  uint64_t candidates = 0;     // distinct (paragraph, first) pairs verified
+  uint64_t matched = 0;        // paragraphs joined to an earlier cluster
+  uint64_t runs_spilled = 0;   // sorted runs of band records and pairs
+  uint64_t bytes_spilled = 0;  // runs and fingerprints written to disk
+  uint64_t peak_bytes = 0;     // largest memory held at once by the tables
+                               // and buffers above
+};
+
+class NearMatcher {
+ public:
+  explicit NearMatcher(const NearMatchOptions& options);
+  ~NearMatcher();
+  NearMatcher(const NearMatcher&) = delete;
+  NearMatcher& operator=(const NearMatcher&) = delete;
+
+  // Adds the next paragraph in input order: its unit number (increasing),
+  // params.bands band keys, its fingerprints (sorted, unique) and the hash
+  // of its facts. Errors: a file that cannot be written.
+  absl::Status Add(uint32_t unit, const uint64_t* keys,
+                   absl::Span<const uint32_t> fingerprints, uint64_t facts);
+
+  // Calls on_match(unit, first_unit, similarity) for every paragraph that
+  // joins an earlier cluster, in input order; the others are the firsts of
+  // their clusters. Call once. Errors: a file that cannot be written or
+  // read back.
+  using MatchFn =
+      std::function<void(uint32_t unit, uint32_t first_unit, float similarity)>;
+  absl::Status Finish(const MatchFn& on_match);
+
+  const NearMatchStats& stats() const { return stats_; }
+
+ private:
+  class FingerprintStore;
+
+  absl::Status MakePairs(SortedRuns<uint64_t>* pairs);
+  absl::Status Verify(SortedRuns<uint64_t>* pairs, const MatchFn& on_match);
+  void NotePeak(uint64_t bytes);
+
+  NearMatchOptions options_;
+  std::unique_ptr<SortedRuns<uint64_t>> bands_;  // key << 32 | paragraph
+  std::unique_ptr<FingerprintStore> store_;
+  std::vector<uint32_t> unit_of_;  // paragraph -> unit
+  NearMatchStats stats_;
+};
+
+}  // namespace internal
+}  // namespace newsdedup
+
+#endif  // NEWSDEDUP_INTERNAL_NEAR_MATCHER_H_

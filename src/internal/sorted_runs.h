@@ -1,0 +1,359 @@
+// Sorting more fixed-size records than memory allows: records are buffered
+// up to a byte budget, sorted, and spilled to disk as sorted runs; reading
+// back merges the runs. With everything in memory nothing touches the disk.
+//
+//   SortedRuns<uint64_t> sorter(options);
+//   for (...) RETURN_IF_ERROR(sorter.Add(key));
+//   RETURN_IF_ERROR(sorter.Finish());
+//   uint64_t key;
+//   while (sorter.Next(&key)) { ... }   // ascending
+//
+// T is trivially copyable, ordered by operator<, and has a free function
+// `uint64_t SortKey(const T&)` that orders records by their leading field
+// (a < b implies SortKey(a) <= SortKey(b)): the in-memory sort partitions
+// on its high bits. Runs are private to the process, written little-endian
+// as the machine lays T out, behind a magic number and version, and
+// removed when the sorter is destroyed.
+#ifndef NEWSDEDUP_INTERNAL_SORTED_RUNS_H_
+#define NEWSDEDUP_INTERNAL_SORTED_RUNS_H_
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <queue>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace newsdedup {
+namespace internal {
+
+struct SortedRunsOptions {
+  // Bytes of records held in memory before a sorted run is spilled. >= 1
+  // record's worth.
+  uint64_t memory_limit = uint64_t{64} << 20;
+  // Folder for runs. "": $TMPDIR, else /tmp.
+  std::string temp_dir;
+  // Names the runs' files (newsdedup-<tag>-<pid>-<n>.run).
+  std::string tag = "sort";
+  // Threads for the in-memory sort; the order does not depend on it.
+  int threads = 1;
+};
+
+struct SortedRunsStats {
+  uint64_t records = 0;
+  uint64_t runs_spilled = 0;
+  uint64_t bytes_spilled = 0;
+  uint64_t peak_buffer_bytes = 0;  // largest in-memory buffer (capacity)
+};
+
+// Plain 64-bit keys sort by themselves.
+inline uint64_t SortKey(uint64_t v) { return v; }
+
+// The folder spilled files go to: `dir`, else $TMPDIR, else /tmp.
+inline std::string TempDir(const std::string& dir) {
+  if (!dir.empty()) return dir;
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+}
+
+// Sorts [data, data + n) by (SortKey, operator<). An in-place partition by
+// the top 11 bits of SortKey's range (American flag sort: count, then swap
+// each record into its bucket) leaves 2048 buckets, each sorted while it
+// sits in cache: about 2x faster than one std::sort over hundreds of
+// megabytes. With threads > 1 the buckets are sorted on that many threads.
+template <typename T>
+void SortBuffer(T* data, size_t n, int threads) {
+  constexpr int kBits = 11;
+  constexpr size_t kBuckets = size_t{1} << kBits;
+  if (n < 4 * kBuckets) {
+    std::sort(data, data + n);
+    return;
+  }
+  uint64_t lo = SortKey(data[0]), hi = lo;
+  for (size_t i = 1; i < n; ++i) {
+    const uint64_t k = SortKey(data[i]);
+    lo = std::min(lo, k);
+    hi = std::max(hi, k);
+  }
+  // Keys are spread over [lo, hi]: bucket by the top bits of k - lo.
+  int width = 0;
+  while (width < 64 && ((hi - lo) >> width) != 0) ++width;
+  const int shift = std::max(0, width - kBits);
+  auto bucket_of = [lo, shift](const T& r) {
+    return static_cast<size_t>((SortKey(r) - lo) >> shift);
+  };
+  std::vector<size_t> begin(kBuckets + 1, 0);
+  for (size_t i = 0; i < n; ++i) ++begin[bucket_of(data[i]) + 1];
+  for (size_t b = 0; b < kBuckets; ++b) begin[b + 1] += begin[b];
+  std::vector<size_t> next(begin.begin(), begin.end() - 1);
+  for (size_t b = 0; b < kBuckets; ++b) {
+    while (next[b] < begin[b + 1]) {
+      T r = data[next[b]];
+      size_t target = bucket_of(r);
+      // Follow the cycle until a record that belongs in bucket b lands here.
+      while (target != b) {
+        std::swap(r, data[next[target]++]);
+        target = bucket_of(r);
+      }
+      data[next[b]++] = r;
+    }
+  }
+  std::atomic<size_t> claim{0};
+  auto sort_buckets = [&]() {
+    for (size_t b = claim.fetch_add(1); b < kBuckets; b = claim.fetch_add(1)) {
+      std::sort(data + begin[b], data + begin[b + 1]);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(sort_buckets);
+  sort_buckets();
+  for (std::thread& t : pool) t.join();
+}
+
+template <typename T>
+class SortedRuns {
+  static_assert(std::is_trivially_copyable<T>::value,
+                "records are written to disk as bytes");
+
+ public:
+  explicit SortedRuns(SortedRunsOptions options)
+      : options_(std::move(options)) {
+    options_.temp_dir = TempDir(options_.temp_dir);
+    max_records_ = std::max<uint64_t>(1, options_.memory_limit / sizeof(T));
+  }
+  ~SortedRuns() {
+    for (Run& run : runs_) Discard(&run);
+  }
+  SortedRuns(const SortedRuns&) = delete;
+  SortedRuns& operator=(const SortedRuns&) = delete;
+
+  // Before Finish. Errors: a run that cannot be written.
+  absl::Status Add(const T& record) {
+    if (buffer_.size() == buffer_.capacity()) {
+      if (buffer_.size() >= max_records_) {
+        absl::Status s = Spill();
+        if (!s.ok()) return s;
+      } else {
+        // Grow in steps up to the budget, never past it.
+        buffer_.reserve(std::min<uint64_t>(
+            max_records_, std::max<uint64_t>(1024, 2 * buffer_.capacity())));
+      }
+    }
+    buffer_.push_back(record);
+    ++stats_.records;
+    return absl::OkStatus();
+  }
+
+  // Ends adding; Next then returns the records in ascending order. Errors:
+  // a run that cannot be written or read back.
+  absl::Status Finish() {
+    NoteBuffer();
+    if (runs_.empty()) {
+      SortBuffer(buffer_.data(), buffer_.size(), options_.threads);
+      return absl::OkStatus();
+    }
+    if (!buffer_.empty()) {
+      absl::Status s = Spill();
+      if (!s.ok()) return s;
+    }
+    std::vector<T>().swap(buffer_);
+    return OpenRuns();
+  }
+
+  // The next record in ascending order; false at the end. After Finish.
+  bool Next(T* out) {
+    if (runs_.empty()) {
+      if (pos_ == buffer_.size()) return false;
+      *out = buffer_[pos_++];
+      return true;
+    }
+    return MergeNext(out);
+  }
+
+  // Frees the in-memory buffer (after the last Next).
+  void Release() { std::vector<T>().swap(buffer_); }
+
+  const SortedRunsStats& stats() const { return stats_; }
+
+ private:
+  static constexpr char kMagic[8] = {'N', 'D', 'S', 'R', 'U', 'N', '0', '2'};
+  static constexpr size_t kReadRecords = 4096;
+  // Runs open at once: past it, they are merged into one (each record is
+  // then written about log_64(runs) times, and file handles stay few).
+  static constexpr size_t kMaxRuns = 64;
+
+  struct Run {
+    FILE* file = nullptr;
+    std::string path;
+    std::vector<T> buffer;
+    size_t pos = 0;
+    size_t size = 0;
+  };
+  struct Head {
+    T record;
+    size_t run;
+  };
+  struct Later {
+    bool operator()(const Head& a, const Head& b) const {
+      return b.record < a.record;
+    }
+  };
+
+  static bool Read(Run* run, T* out) {
+    if (run->pos == run->size) {
+      run->size = std::fread(run->buffer.data(), sizeof(T), run->buffer.size(),
+                             run->file);
+      run->pos = 0;
+      if (run->size == 0) return false;
+    }
+    *out = run->buffer[run->pos++];
+    return true;
+  }
+
+  void NoteBuffer() {
+    stats_.peak_buffer_bytes = std::max<uint64_t>(
+        stats_.peak_buffer_bytes, buffer_.capacity() * sizeof(T));
+  }
+
+  // Readies every run for merging: checks its header and loads its first
+  // record into the heap.
+  absl::Status OpenRuns() {
+    for (size_t r = 0; r < runs_.size(); ++r) {
+      Run& run = runs_[r];
+      char magic[sizeof(kMagic)];
+      if (std::fseek(run.file, 0, SEEK_SET) != 0 ||
+          std::fread(magic, 1, sizeof(magic), run.file) != sizeof(magic) ||
+          std::memcmp(magic, kMagic, sizeof(magic)) != 0) {
+        return absl::DataLossError(
+            absl::StrCat(run.path, ": not a newsdedup sorted run"));
+      }
+      run.buffer.resize(kReadRecords);
+      run.pos = run.size = 0;
+      T head;
+      if (Read(&run, &head)) heap_.push({head, r});
+    }
+    return absl::OkStatus();
+  }
+
+  bool MergeNext(T* out) {
+    if (heap_.empty()) return false;
+    const Head top = heap_.top();
+    heap_.pop();
+    *out = top.record;
+    T next;
+    if (Read(&runs_[top.run], &next)) heap_.push({next, top.run});
+    return true;
+  }
+
+  // A new, empty run file with its header.
+  absl::Status NewRun(Run* run) {
+    run->path = absl::StrCat(
+        options_.temp_dir, "/newsdedup-", options_.tag, "-", getpid(), "-",
+        reinterpret_cast<uintptr_t>(this), "-", files_made_++, ".run");
+    run->file = std::fopen(run->path.c_str(), "w+b");
+    if (run->file == nullptr) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          run->path, ": cannot write a sorted run: ", std::strerror(errno)));
+    }
+    if (std::fwrite(kMagic, 1, sizeof(kMagic), run->file) != sizeof(kMagic)) {
+      return WriteError(*run);
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::Status WriteError(const Run& run) {
+    return absl::DataLossError(
+        absl::StrCat(run.path, ": cannot write a sorted run (disk full?)"));
+  }
+
+  static void Discard(Run* run) {
+    std::fclose(run->file);
+    std::remove(run->path.c_str());
+    run->file = nullptr;
+  }
+
+  absl::Status Spill() {
+    NoteBuffer();
+    SortBuffer(buffer_.data(), buffer_.size(), options_.threads);
+    Run run;
+    absl::Status s = NewRun(&run);
+    if (run.file != nullptr) runs_.push_back(std::move(run));
+    if (!s.ok()) return s;
+    FILE* f = runs_.back().file;
+    if (std::fwrite(buffer_.data(), sizeof(T), buffer_.size(), f) !=
+            buffer_.size() ||
+        std::fflush(f) != 0) {
+      return WriteError(runs_.back());
+    }
+    stats_.bytes_spilled += buffer_.size() * sizeof(T);
+    ++stats_.runs_spilled;
+    buffer_.clear();
+    return runs_.size() >= kMaxRuns ? MergeRuns() : absl::OkStatus();
+  }
+
+  // Merges all runs into one.
+  absl::Status MergeRuns() {
+    absl::Status s = OpenRuns();
+    Run merged;
+    if (s.ok()) s = NewRun(&merged);
+    std::vector<T> chunk;
+    chunk.reserve(kReadRecords);
+    T record;
+    bool ok = s.ok();
+    while (ok && MergeNext(&record)) {
+      chunk.push_back(record);
+      if (chunk.size() == kReadRecords) {
+        ok = std::fwrite(chunk.data(), sizeof(T), chunk.size(), merged.file) ==
+             chunk.size();
+        chunk.clear();
+      }
+    }
+    if (ok && s.ok()) {
+      ok = std::fwrite(chunk.data(), sizeof(T), chunk.size(), merged.file) ==
+               chunk.size() &&
+           std::fflush(merged.file) == 0;
+    }
+    heap_ = decltype(heap_)();
+    for (Run& run : runs_) Discard(&run);
+    runs_.clear();
+    if (merged.file != nullptr) runs_.push_back(std::move(merged));
+    if (!s.ok()) return s;
+    if (!ok) return WriteError(runs_.back());
+    uint64_t records = 0;
+    // The merged run is written again: count its bytes as spilled too.
+    if (std::fseek(runs_.back().file, 0, SEEK_END) == 0) {
+      const long end = std::ftell(runs_.back().file);
+      if (end > static_cast<long>(sizeof(kMagic))) {
+        records = static_cast<uint64_t>(end - sizeof(kMagic)) / sizeof(T);
+      }
+    }
+    stats_.bytes_spilled += records * sizeof(T);
+    return absl::OkStatus();
+  }
+
+  SortedRunsOptions options_;
+  uint64_t max_records_;
+  std::vector<T> buffer_;
+  size_t pos_ = 0;
+  std::vector<Run> runs_;
+  uint64_t files_made_ = 0;
+  std::priority_queue<Head, std::vector<Head>, Later> heap_;
+  SortedRunsStats stats_;
+};
+
+}  // namespace internal
+}  // namespace newsdedup
+
+#endif  // NEWSDEDUP_INTERNAL_SORTED_RUNS_H_
