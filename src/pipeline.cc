@@ -317,6 +317,7 @@ class Scanner::Impl {
     if (options_.boilerplate_min_docs > 0) LearnBoilerplate();
     AssignGroups();
     stats_.index_bytes = MemoryBytes();
+    stats_.buffer_bytes = near_.stats().peak_buffer_bytes;
     return absl::OkStatus();
   }
 
@@ -1121,10 +1122,11 @@ class Scanner::Impl {
     return true;
   }
 
-  // The near matcher's largest moment, and the tables held to the end.
+  // The per-paragraph tables at their largest.
   size_t MemoryBytes() const {
-    return near_.stats().peak_bytes + units_.capacity() * sizeof(UnitInfo) +
-           exact_.capacity() * 13 + title_words_.capacity() * sizeof(uint64_t) +
+    return near_.stats().peak_table_bytes +
+           units_.capacity() * sizeof(UnitInfo) + exact_.capacity() * 13 +
+           title_words_.capacity() * sizeof(uint64_t) +
            titles_.capacity() * sizeof(TitleData);
   }
 

@@ -304,6 +304,40 @@ TEST(PipelineTest, SameReportForAnyThreadCount) {
   }
 }
 
+TEST(PipelineTest, SameReportForAnyMemoryLimit) {
+  std::vector<std::string> originals;
+  std::vector<Document> docs = PlantedCorpus(11, 4000, &originals);
+  ScanOptions options;
+  auto scanner = Scanner::Create(options);
+  ASSERT_TRUE(scanner.ok());
+  for (const Document& d : docs) (*scanner)->Add(d);
+  ASSERT_TRUE((*scanner)->Finish().ok());
+  EXPECT_EQ((*scanner)->stats().spilled_bytes, 0u);
+  const std::string in_memory = Report(docs, options);
+  ASSERT_FALSE(in_memory.empty());
+  // 1 MiB: band records and fingerprints go to disk in several runs.
+  options.memory_limit = uint64_t{1} << 20;
+  for (int threads : {1, 2}) {
+    options.threads = threads;
+    auto small = Scanner::Create(options);
+    ASSERT_TRUE(small.ok());
+    for (const Document& d : docs) (*small)->Add(d);
+    ASSERT_TRUE((*small)->Finish().ok());
+    EXPECT_GT((*small)->stats().spilled_bytes, uint64_t{1} << 20);
+    EXPECT_EQ(Report(docs, options), in_memory) << threads << " threads";
+  }
+  // A folder that cannot take the runs: Finish says where.
+  options.temp_dir = "/nonexistent-newsdedup-folder";
+  auto failing = Scanner::Create(options);
+  ASSERT_TRUE(failing.ok());
+  for (const Document& d : docs) (*failing)->Add(d);
+  const absl::Status s = (*failing)->Finish();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("/nonexistent-newsdedup-folder/"),
+            std::string::npos)
+      << s;
+}
+
 TEST(PipelineTest, ReportedSpansAreConsistent) {
   std::vector<std::string> originals;
   std::vector<Document> docs = PlantedCorpus(9, 800, &originals);

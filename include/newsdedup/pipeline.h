@@ -129,8 +129,13 @@ struct ScanStats {
   uint64_t flagged_exact = 0;  //   of which exact repeats
   uint64_t flagged_bytes = 0;  // bytes in reported spans
   uint64_t clusters = 0;       // groups with two or more occurrences
-  uint64_t index_bytes = 0;    // memory of index and per-paragraph tables
-                               // (the matcher's largest moment)
+  // Memory held per paragraph: the near matcher's tables (12-16 bytes per
+  // indexed paragraph), the exact-text map, the unit table (32 bytes per
+  // paragraph, headline, caption or rule span) and the headline words.
+  uint64_t index_bytes = 0;
+  // Sort buffers at their largest (band records, fingerprints, candidate
+  // pairs), bounded by ScanOptions::memory_limit.
+  uint64_t buffer_bytes = 0;
   uint64_t spilled_bytes = 0;  // band records, pairs and fingerprints
                                // written to disk
 };

@@ -293,6 +293,7 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
     absl::Status s = run->passages->Finish();
     if (!s.ok()) return s;
     run->stats.spilled_bytes += run->passages->stats().bytes_spilled;
+    run->stats.buffer_bytes += run->passages->stats().peak_record_bytes;
   }
   run->totals.records = (*reader)->records() + (*reader)->malformed();
   run->totals.malformed = (*reader)->malformed();
@@ -466,10 +467,12 @@ void PrintSummary(const newsdedup::ScanStats& s, const newsdedup::RunTotals& t,
   }
   std::cerr << absl::StrFormat(
       "  time: %.2f s, %.1f MB/s of input (%d bytes), %d thread%s, %s, "
-      "index %.1f MB, peak memory %.0f MB\n",
+      "index %.1f MB, sort buffers %.1f MB, spilled %.1f MB, peak memory "
+      "%.0f MB\n",
       t.seconds, t.seconds > 0 ? t.input_bytes / t.seconds / 1e6 : 0.0,
       t.input_bytes, t.threads, t.threads == 1 ? "" : "s", t.simd,
-      s.index_bytes / 1e6, t.peak_rss_mb);
+      s.index_bytes / 1e6, s.buffer_bytes / 1e6, s.spilled_bytes / 1e6,
+      t.peak_rss_mb);
   if (s.unindexed > 0) {
     std::cerr << absl::StrFormat(
         "  warning: the near-duplicate index is full (2^32 entries); %d "

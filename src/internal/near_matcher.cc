@@ -36,6 +36,12 @@ class NearMatcher::FingerprintStore {
       absl::Status s = Flush();
       if (!s.ok()) return s;
     }
+    if (buffer_.size() + need > buffer_.capacity()) {
+      // Grow by doubling, but not past the budget.
+      buffer_.reserve(std::max<uint64_t>(
+          buffer_.size() + need,
+          std::min<uint64_t>(limit_words_, 2 * buffer_.capacity())));
+    }
     offsets_.push_back(base_ + buffer_.size());
     buffer_.push_back(static_cast<uint32_t>(facts));
     buffer_.push_back(static_cast<uint32_t>(facts >> 32));
@@ -85,9 +91,8 @@ class NearMatcher::FingerprintStore {
     return absl::OkStatus();
   }
 
-  uint64_t MemoryBytes() const {
-    return buffer_.capacity() * 4 + offsets_.capacity() * 8;
-  }
+  uint64_t BufferBytes() const { return buffer_.capacity() * 4; }
+  uint64_t TableBytes() const { return offsets_.capacity() * 8; }
   uint64_t bytes_spilled() const { return bytes_spilled_; }
 
  private:
@@ -145,8 +150,9 @@ NearMatcher::NearMatcher(const NearMatchOptions& options)
 
 NearMatcher::~NearMatcher() = default;
 
-void NearMatcher::NotePeak(uint64_t bytes) {
-  stats_.peak_bytes = std::max(stats_.peak_bytes, bytes);
+void NearMatcher::NotePeak(uint64_t buffers, uint64_t tables) {
+  stats_.peak_buffer_bytes = std::max(stats_.peak_buffer_bytes, buffers);
+  stats_.peak_table_bytes = std::max(stats_.peak_table_bytes, tables);
 }
 
 absl::Status NearMatcher::Add(uint32_t unit, const uint64_t* keys,
@@ -174,8 +180,8 @@ absl::Status NearMatcher::Finish(const MatchFn& on_match) {
   absl::Status s = store_->Seal();
   if (s.ok()) s = bands_->Finish();
   if (!s.ok()) return s;
-  NotePeak(bands_->stats().peak_buffer_bytes + store_->MemoryBytes() +
-           unit_of_.capacity() * 4);
+  NotePeak(bands_->stats().peak_buffer_bytes + store_->BufferBytes(),
+           store_->TableBytes() + unit_of_.capacity() * 4);
   SortedRuns<uint64_t> pairs(RunOptions(options_, "pairs"));
   s = MakePairs(&pairs);
   const SortedRunsStats band_stats = bands_->stats();
@@ -225,8 +231,9 @@ absl::Status NearMatcher::Verify(SortedRuns<uint64_t>* pairs,
                                  const MatchFn& on_match) {
   std::vector<uint32_t> lead(unit_of_.size());  // paragraph -> its first
   std::iota(lead.begin(), lead.end(), 0u);
-  NotePeak(pairs->stats().peak_buffer_bytes + store_->MemoryBytes() +
-           unit_of_.capacity() * 4 + lead.capacity() * 4);
+  NotePeak(
+      pairs->stats().peak_buffer_bytes + store_->BufferBytes(),
+      store_->TableBytes() + unit_of_.capacity() * 4 + lead.capacity() * 4);
   std::vector<uint32_t> firsts, own, other;
   uint64_t pair;
   bool have = pairs->Next(&pair);

@@ -67,8 +67,12 @@ struct NearMatchStats {
   uint64_t matched = 0;        // paragraphs joined to an earlier cluster
   uint64_t runs_spilled = 0;   // sorted runs of band records and pairs
   uint64_t bytes_spilled = 0;  // runs and fingerprints written to disk
-  uint64_t peak_bytes = 0;     // largest memory held at once by the tables
-                               // and buffers above
+  // Memory at its largest: the sort buffers (band records and the
+  // fingerprint buffer while adding, candidate pairs while matching; bounded
+  // by memory_limit) and the per-paragraph tables (12 bytes per paragraph
+  // while adding, 16 while matching, as vector capacity).
+  uint64_t peak_buffer_bytes = 0;
+  uint64_t peak_table_bytes = 0;
 };
 
 class NearMatcher {
@@ -99,7 +103,7 @@ class NearMatcher {
 
   absl::Status MakePairs(SortedRuns<uint64_t>* pairs);
   absl::Status Verify(SortedRuns<uint64_t>* pairs, const MatchFn& on_match);
-  void NotePeak(uint64_t bytes);
+  void NotePeak(uint64_t buffers, uint64_t tables);
 
   NearMatchOptions options_;
   std::unique_ptr<SortedRuns<uint64_t>> bands_;  // key << 32 | paragraph
