@@ -132,7 +132,7 @@ struct DocumentSketch {
   std::vector<UnitSketch> units;  // sorted by (field, begin)
   std::vector<Token> tokens;      // of the text field, for the token sink
   // Shingle fingerprints (the high 32 bits of each shingle hash, the value
-  // MinHash sees), sorted unique, per paragraph unit: half the memory of the
+  // MinHash sees), in shingle order, per paragraph unit: half the memory of the
   // full hashes, and a false match between two paragraphs' fingerprints has
   // probability |A||B| / 2^32 (1e-5 for 200-shingle paragraphs).
   std::vector<uint32_t> shingles;
@@ -339,7 +339,6 @@ class Scanner::Impl {
     std::vector<Token> tokens;
     std::vector<Token> title_tokens;
     std::vector<uint64_t> shingles;
-    std::vector<uint32_t> fingerprints;
     std::vector<uint32_t> signature;
   };
 
@@ -379,14 +378,10 @@ class Scanner::Impl {
       out->band_keys.resize(out->band_keys.size() + params_.bands);
       BandKeys(scratch->signature.data(), params_,
                out->band_keys.data() + u.keys_begin);
-      std::vector<uint32_t>& fp = scratch->fingerprints;
-      fp.resize(scratch->shingles.size());
-      for (size_t k = 0; k < fp.size(); ++k) {
-        fp[k] = static_cast<uint32_t>(scratch->shingles[k] >> 32);
+      // The matcher sorts them into a set when it verifies a candidate.
+      for (uint64_t h : scratch->shingles) {
+        out->shingles.push_back(static_cast<uint32_t>(h >> 32));
       }
-      std::sort(fp.begin(), fp.end());
-      fp.erase(std::unique(fp.begin(), fp.end()), fp.end());
-      out->shingles.insert(out->shingles.end(), fp.begin(), fp.end());
       u.shingle_end = static_cast<uint32_t>(out->shingles.size());
     }
     if (options_.news_structure && words.size() <= kTeaserMaxWords) {

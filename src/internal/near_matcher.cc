@@ -60,14 +60,15 @@ class NearMatcher::FingerprintStore {
     return absl::OkStatus();
   }
 
-  // Record r (after Seal). `scratch` holds it when it is read from disk.
-  absl::Status Get(uint32_t r, std::vector<uint32_t>* scratch, uint64_t* facts,
-                   absl::Span<const uint32_t>* fp) const {
+  // Record r (after Seal): its facts, and its fingerprints as a sorted set
+  // in *fp.
+  absl::Status Get(uint32_t r, uint64_t* facts,
+                   std::vector<uint32_t>* fp) const {
     const uint64_t begin = offsets_[r];
     const uint64_t words = offsets_[r + 1] - begin;
-    const uint32_t* data;
+    std::vector<uint32_t>* scratch = fp;
     if (file_ == nullptr) {
-      data = buffer_.data() + begin;
+      scratch->assign(buffer_.begin() + begin, buffer_.begin() + begin + words);
     } else {
       scratch->resize(words);
       char* out = reinterpret_cast<char*>(scratch->data());
@@ -84,10 +85,13 @@ class NearMatcher::FingerprintStore {
         left -= static_cast<size_t>(got);
         at += got;
       }
-      data = scratch->data();
     }
-    *facts = data[0] | uint64_t{data[1]} << 32;
-    *fp = absl::Span<const uint32_t>(data + 3, data[2]);
+    *facts = (*scratch)[0] | uint64_t{(*scratch)[1]} << 32;
+    // Sorted here rather than when sketched: most paragraphs are never
+    // verified.
+    fp->erase(fp->begin(), fp->begin() + 3);
+    std::sort(fp->begin(), fp->end());
+    fp->erase(std::unique(fp->begin(), fp->end()), fp->end());
     return absl::OkStatus();
   }
 
@@ -247,15 +251,15 @@ absl::Status NearMatcher::Verify(SortedRuns<uint64_t>* pairs,
     std::sort(firsts.begin(), firsts.end());
     firsts.erase(std::unique(firsts.begin(), firsts.end()), firsts.end());
     uint64_t facts = 0;
-    absl::Span<const uint32_t> shingles;
-    absl::Status s = store_->Get(q, &own, &facts, &shingles);
+    absl::Status s = store_->Get(q, &facts, &own);
     if (!s.ok()) return s;
+    const absl::Span<const uint32_t> shingles(own);
     for (uint32_t c : firsts) {
       ++stats_.candidates;
       uint64_t other_facts = 0;
-      absl::Span<const uint32_t> fp;
-      s = store_->Get(c, &other, &other_facts, &fp);
+      s = store_->Get(c, &other_facts, &other);
       if (!s.ok()) return s;
+      const absl::Span<const uint32_t> fp(other);
       const double j = ExactJaccard(shingles, fp);
       // |A u B| = (|A| + |B|) / (1 + J); |A delta B| = |A u B| (1 - J).
       const double union_size = (shingles.size() + fp.size()) / (1.0 + j);

@@ -83,8 +83,8 @@ class NearMatcher {
   NearMatcher& operator=(const NearMatcher&) = delete;
 
   // Adds the next paragraph in input order: its unit number (increasing),
-  // params.bands band keys, its fingerprints (sorted, unique) and the hash
-  // of its facts. Errors: a file that cannot be written.
+  // params.bands band keys, its fingerprints (any order, repeats allowed:
+  // the set is what counts) and the hash of its facts. Errors: a file that cannot be written.
   absl::Status Add(uint32_t unit, const uint64_t* keys,
                    absl::Span<const uint32_t> fingerprints, uint64_t facts);
 
