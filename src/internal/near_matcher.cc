@@ -37,10 +37,8 @@ class NearMatcher::FingerprintStore {
       if (!s.ok()) return s;
     }
     if (buffer_.size() + need > buffer_.capacity()) {
-      // Grow by doubling, but not past the budget.
-      buffer_.reserve(std::max<uint64_t>(
-          buffer_.size() + need,
-          std::min<uint64_t>(limit_words_, 2 * buffer_.capacity())));
+      // The whole budget at once (backed only as written; see SortedRuns).
+      buffer_.reserve(std::max<uint64_t>(buffer_.size() + need, limit_words_));
     }
     offsets_.push_back(base_ + buffer_.size());
     buffer_.push_back(static_cast<uint32_t>(facts));
@@ -95,7 +93,9 @@ class NearMatcher::FingerprintStore {
     return absl::OkStatus();
   }
 
-  uint64_t BufferBytes() const { return buffer_.capacity() * 4; }
+  uint64_t BufferBytes() const {
+    return std::max<uint64_t>(peak_words_, buffer_.size()) * 4;
+  }
   uint64_t TableBytes() const { return offsets_.capacity() * 8; }
   uint64_t bytes_spilled() const { return bytes_spilled_; }
 
@@ -118,6 +118,7 @@ class NearMatcher::FingerprintStore {
     }
     base_ += buffer_.size();
     bytes_spilled_ += buffer_.size() * 4;
+    peak_words_ = std::max<uint64_t>(peak_words_, buffer_.size());
     buffer_.clear();
     return absl::OkStatus();
   }
@@ -126,6 +127,7 @@ class NearMatcher::FingerprintStore {
   std::string temp_dir_;
   std::vector<uint32_t> buffer_;
   uint64_t base_ = 0;              // words already on disk
+  uint64_t peak_words_ = 0;        // most words buffered before a flush
   std::vector<uint64_t> offsets_;  // record -> first word; one past the end
   FILE* file_ = nullptr;
   std::string path_;

@@ -55,7 +55,7 @@ struct SortedRunsStats {
   uint64_t records = 0;
   uint64_t runs_spilled = 0;
   uint64_t bytes_spilled = 0;
-  uint64_t peak_buffer_bytes = 0;  // largest in-memory buffer (capacity)
+  uint64_t peak_buffer_bytes = 0;  // most bytes of records held in memory
 };
 
 // Plain 64-bit keys sort by themselves.
@@ -142,13 +142,14 @@ class SortedRuns {
   // Before Finish. Errors: a run that cannot be written.
   absl::Status Add(const T& record) {
     if (buffer_.size() == buffer_.capacity()) {
-      if (buffer_.size() >= max_records_) {
+      if (buffer_.capacity() == 0) {
+        // One reservation of the whole budget: pages are only backed as
+        // they are written, and growing by doubling would copy the records
+        // and have the kernel clear about twice the pages.
+        buffer_.reserve(max_records_);
+      } else {
         absl::Status s = Spill();
         if (!s.ok()) return s;
-      } else {
-        // Grow in steps up to the budget, never past it.
-        buffer_.reserve(std::min<uint64_t>(
-            max_records_, std::max<uint64_t>(1024, 2 * buffer_.capacity())));
       }
     }
     buffer_.push_back(record);
@@ -223,8 +224,8 @@ class SortedRuns {
   }
 
   void NoteBuffer() {
-    stats_.peak_buffer_bytes = std::max<uint64_t>(
-        stats_.peak_buffer_bytes, buffer_.capacity() * sizeof(T));
+    stats_.peak_buffer_bytes = std::max<uint64_t>(stats_.peak_buffer_bytes,
+                                                  buffer_.size() * sizeof(T));
   }
 
   // Readies every run for merging: checks its header and loads its first
