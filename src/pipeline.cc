@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <deque>
 #include <initializer_list>
 #include <thread>
 #include <tuple>
@@ -743,10 +744,9 @@ class Scanner::Impl {
     stats_.candidates = near.candidates;
     stats_.spilled_bytes = near.bytes_spilled;
     if (!s.ok()) return s;
-    for (UnitInfo& u : units_) {
-      if (u.kind != UnitKind::kParagraph) continue;
-      const uint32_t id = static_cast<uint32_t>(&u - units_.data());
-      if (u.exact_root == id) continue;
+    for (uint32_t id = 0; id < units_.size(); ++id) {
+      UnitInfo& u = units_[id];
+      if (u.kind != UnitKind::kParagraph || u.exact_root == id) continue;
       // The root is never an exact repeat itself: it is settled.
       const UnitInfo& root = units_[u.exact_root];
       u.first = root.first;
@@ -1119,9 +1119,8 @@ class Scanner::Impl {
 
   // The per-paragraph tables at their largest.
   size_t MemoryBytes() const {
-    return near_.stats().peak_table_bytes +
-           units_.capacity() * sizeof(UnitInfo) + exact_.capacity() * 13 +
-           title_words_.capacity() * sizeof(uint64_t) +
+    return near_.stats().peak_table_bytes + units_.size() * sizeof(UnitInfo) +
+           exact_.capacity() * 13 + title_words_.capacity() * sizeof(uint64_t) +
            titles_.capacity() * sizeof(TitleData);
   }
 
@@ -1141,7 +1140,9 @@ class Scanner::Impl {
   std::vector<std::string> doc_ids_;
   std::vector<uint32_t> doc_sites_;  // 0: no site
   absl::flat_hash_map<std::string, uint32_t> site_ids_;
-  std::vector<UnitInfo> units_;
+  // A deque: no doubling and copying of a table of 32 bytes per unit (3.6 GB
+  // at 100M paragraphs).
+  std::deque<UnitInfo> units_;
   absl::flat_hash_map<uint64_t, uint32_t> exact_;  // paragraph text -> first
   absl::flat_hash_map<uint64_t, uint32_t> caption_roots_;
   absl::flat_hash_map<uint64_t, uint32_t> rule_roots_;
