@@ -249,7 +249,10 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
         });
   }
   newsdedup::cli::Progress progress("reading", !f.quiet);
-  absl::flat_hash_map<std::string, std::string> first_seen;  // id -> file:line
+  // id -> where it was first seen: an index into `sources` and a line (not
+  // a "file:line" string: 12.5M records would spend 1 GB on those).
+  std::vector<std::string> sources;
+  absl::flat_hash_map<std::string, std::pair<uint32_t, uint64_t>> first_seen;
   newsdedup::Document doc;
   while (true) {
     auto more = (*reader)->Next(&doc);
@@ -263,12 +266,16 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
     if (!sink_status.ok()) return sink_status;
     // A duplicate id is reported and counted; the record is still used
     // (and written back by clean), so nothing is lost.
-    auto [seen, fresh] =
-        first_seen.try_emplace(doc.id, absl::StrCat(doc.source, ":", doc.line));
+    if (sources.empty() || sources.back() != doc.source) {
+      sources.push_back(doc.source);
+    }
+    auto [seen, fresh] = first_seen.try_emplace(
+        doc.id, static_cast<uint32_t>(sources.size() - 1), doc.line);
     if (!fresh) {
       ++run->totals.duplicate_ids;
       std::cerr << doc.source << ":" << doc.line << ": duplicate id \""
-                << doc.id << "\" (first at " << seen->second << ")\n";
+                << doc.id << "\" (first at " << sources[seen->second.first]
+                << ":" << seen->second.second << ")\n";
       if (f.strict) {
         progress.Done();
         return absl::DataLossError(

@@ -71,6 +71,8 @@ done >"$tmp/many.jsonl"
 "$bin" scan "$tmp/many.jsonl" -q --threads 1 >"$tmp/many1.jsonl"
 "$bin" scan "$tmp/many.jsonl" -q --threads 3 >"$tmp/many3.jsonl"
 check "scan 120 records, 1 and 3 threads" "$tmp/many1.jsonl" "$tmp/many3.jsonl"
+"$bin" scan "$tmp/many.jsonl" -q --threads 2 --memory-limit 2 >"$tmp/many-small.jsonl"
+check "scan 120 records, --memory-limit 2" "$tmp/many1.jsonl" "$tmp/many-small.jsonl"
 
 for threads in 2 4; do
   "$bin" scan testdata/news-sample.jsonl -q --threads "$threads" >"$tmp/threads.jsonl"
@@ -210,6 +212,7 @@ expect_exit "--strict stops at a malformed record" 1 "$bin" scan testdata/malfor
 expect_exit "--help" 0 "$bin" --help
 expect_exit "scan --help" 0 "$bin" scan --help
 expect_exit "missing input file" 1 "$bin" scan testdata/no-such-file.jsonl -q
+expect_exit "memory limit under 2 MB" 2 "$bin" scan testdata/news-sample.jsonl --memory-limit 1 -q
 expect_exit "threshold out of range" 2 "$bin" scan testdata/news-sample.jsonl --threshold 1.5 -q
 expect_exit "no subcommand" 2 "$bin"
 expect_exit "unknown option" 2 "$bin" scan testdata/news-sample.jsonl --no-such-option
