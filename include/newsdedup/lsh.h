@@ -41,9 +41,11 @@ absl::StatusOr<LshParams> ChooseBands(int num_perm, double threshold,
 void BandKeys(const uint32_t* signature, const LshParams& params,
               uint64_t* keys);
 
-// Band buckets: maps each band key to the ids inserted with it (returned
-// newest first). Memory: about 30 bytes per (id, band). Not thread-safe for
-// writes.
+// Band buckets in memory: maps each band key to the ids inserted with it
+// (returned newest first), for callers that query as they insert. Memory:
+// about 17 bytes per (id, band). The scanner does not use it: it sorts band
+// records instead, which spill to disk (src/internal/near_matcher.h). Not
+// thread-safe for writes.
 class LshIndex {
  public:
   explicit LshIndex(const LshParams& params) : params_(params) {}
