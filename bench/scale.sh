@@ -16,8 +16,9 @@
 # build), --seed S (default 1), --memory-limit MB (passed to scan; default:
 # scan's own, a quarter of RAM), --limit-gib G (default 20).
 # Sizes run smallest first. Before each scan its peak memory is projected
-# from the previous size (linearly, times 1.3 for tables that grow by
-# doubling) and its spilled bytes likewise; a scan whose projection exceeds
+# from the previous size: the sort buffers (summary buffer_mb) scaled with
+# the paragraphs up to the memory limit, the rest linearly times 1.3 (hash
+# tables grow by doubling); its spilled bytes are scaled likewise; a scan whose projection exceeds
 # the memory limit, or whose spill exceeds the free space of DIR, is skipped
 # with the reason. A watchdog stops a scan whose resident memory passes the
 # limit plus 1 GiB, and a failed scan stops the script.
@@ -32,6 +33,7 @@ build=build
 seed=1
 limit_gib=20
 memory_flags=()
+budget_kb=$(awk '/^MemTotal:/ { printf "%d", $2 / 4 }' /proc/meminfo)  # scan's default
 sizes=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -39,7 +41,7 @@ while [ $# -gt 0 ]; do
     --keep) keep=1; shift ;;
     --build) build=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
-    --memory-limit) memory_flags=(--memory-limit "$2"); shift 2 ;;
+    --memory-limit) memory_flags=(--memory-limit "$2"); budget_kb=$(($2 * 1024)); shift 2 ;;
     --limit-gib) limit_gib=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "scale.sh: unknown option $1" >&2; exit 2 ;;
@@ -117,7 +119,7 @@ fi
 
 echo "| paragraphs | mode | input MB | seconds | CPU s | MB/s | peak RSS MB | index MB | indexed paragraphs | bytes/indexed paragraph | spilled MB | flagged spans |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-declare -A prev_peak_kb prev_spill_mb
+declare -A prev_peak_kb prev_buffer_kb prev_spill_mb
 prev_n=0
 for n in "${sizes[@]}"; do
   corpus=$big
@@ -129,7 +131,9 @@ for n in "${sizes[@]}"; do
     flags=()
     [ "$mode" = no-passages ] && flags=(--no-passages)
     if [ "$prev_n" -gt 0 ]; then
-      est_kb=$(awk -v p="${prev_peak_kb[$mode]}" -v n="$n" -v q="$prev_n" 'BEGIN { printf "%d", p * n / q * 1.3 }')
+      est_kb=$(awk -v p="${prev_peak_kb[$mode]}" -v b="${prev_buffer_kb[$mode]}" -v cap="$budget_kb" \
+        -v n="$n" -v q="$prev_n" 'BEGIN { buf = b * n / q; if (buf > cap) buf = cap
+                                          printf "%d", (p - b) * n / q * 1.3 + buf }')
       est_mb=$(awk -v p="${prev_spill_mb[$mode]}" -v n="$n" -v q="$prev_n" 'BEGIN { printf "%d", p * n / q * 1.1 }')
       if [ "$est_kb" -gt "$limit_kb" ]; then
         echo "scale.sh: skipping $n paragraphs ($mode): projected peak $((est_kb / 1024)) MiB exceeds ${limit_gib} GiB" >&2
@@ -153,6 +157,7 @@ for n in "${sizes[@]}"; do
     fi
     prev_peak_kb[$mode]=$peak_kb
     prev_spill_mb[$mode]=$(field "$summary" spilled_mb)
+    prev_buffer_kb[$mode]=$(awk -v m="$(field "$summary" buffer_mb)" 'BEGIN { printf "%d", m * 1e6 / 1024 }')
     input=$(field "$summary" input_bytes)
     indexed=$(field "$summary" indexed_paragraphs)
     index_mb=$(field "$summary" index_mb)
