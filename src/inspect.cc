@@ -321,6 +321,7 @@ std::string Inspector::SummaryJson(const ScanStats& stats,
       ", \"index_mb\": ", absl::StrFormat("%.1f", stats.index_bytes / 1e6),
       ", \"indexed_paragraphs\": ", stats.indexed,
       ", \"unindexed_paragraphs\": ", stats.unindexed,
+      ", \"match_seconds\": ", absl::StrFormat("%.3f", stats.match_seconds),
       ", \"buffer_mb\": ", absl::StrFormat("%.1f", stats.buffer_bytes / 1e6),
       ", \"spilled_mb\": ", absl::StrFormat("%.1f", stats.spilled_bytes / 1e6),
       ", \"threads\": ", totals.threads, ", \"simd\": ");

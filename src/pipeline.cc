@@ -743,6 +743,7 @@ class Scanner::Impl {
     stats_.unindexed = near.unindexed;
     stats_.candidates = near.candidates;
     stats_.spilled_bytes = near.bytes_spilled;
+    stats_.match_seconds = near.finish_seconds;
     if (!s.ok()) return s;
     for (uint32_t id = 0; id < units_.size(); ++id) {
       UnitInfo& u = units_[id];

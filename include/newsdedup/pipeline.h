@@ -136,6 +136,7 @@ struct ScanStats {
   // Sort buffers at their largest (band records, fingerprints, candidate
   // pairs), bounded by ScanOptions::memory_limit.
   uint64_t buffer_bytes = 0;
+  double match_seconds = 0;    // wall time of near matching at Finish
   uint64_t spilled_bytes = 0;  // band records, pairs and fingerprints
                                // written to disk
 };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <numeric>
 
@@ -183,6 +184,15 @@ absl::Status NearMatcher::Add(uint32_t unit, const uint64_t* keys,
 }
 
 absl::Status NearMatcher::Finish(const MatchFn& on_match) {
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status s = FinishPhases(on_match);
+  stats_.finish_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  return s;
+}
+
+absl::Status NearMatcher::FinishPhases(const MatchFn& on_match) {
   absl::Status s = store_->Seal();
   if (s.ok()) s = bands_->Finish();
   if (!s.ok()) return s;

@@ -73,6 +73,7 @@ struct NearMatchStats {
   // while adding, 16 while matching, as vector capacity).
   uint64_t peak_buffer_bytes = 0;
   uint64_t peak_table_bytes = 0;
+  double finish_seconds = 0;  // wall time of Finish: sorting, pairs, verifying
 };
 
 class NearMatcher {
@@ -84,7 +85,8 @@ class NearMatcher {
 
   // Adds the next paragraph in input order: its unit number (increasing),
   // params.bands band keys, its fingerprints (any order, repeats allowed:
-  // the set is what counts) and the hash of its facts. Errors: a file that cannot be written.
+  // the set is what counts) and the hash of its facts. Errors: a file that
+  // cannot be written.
   absl::Status Add(uint32_t unit, const uint64_t* keys,
                    absl::Span<const uint32_t> fingerprints, uint64_t facts);
 
@@ -101,6 +103,7 @@ class NearMatcher {
  private:
   class FingerprintStore;
 
+  absl::Status FinishPhases(const MatchFn& on_match);
   absl::Status MakePairs(SortedRuns<uint64_t>* pairs);
   absl::Status Verify(SortedRuns<uint64_t>* pairs, const MatchFn& on_match);
   void NotePeak(uint64_t buffers, uint64_t tables);
