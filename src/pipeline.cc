@@ -312,9 +312,18 @@ class Scanner::Impl {
   absl::Status Finish() {
     ProcessBatch(/*last=*/true);
     if (!status_.ok()) return status_;
-    absl::Status s = MatchNear();
+    // Headlines and paragraphs touch different units: with threads to
+    // spare, they are matched side by side.
+    absl::Status s;
+    if (options_.news_structure && options_.threads > 1) {
+      std::thread headlines([this]() { MatchHeadlines(); });
+      s = MatchNear();
+      headlines.join();
+    } else {
+      s = MatchNear();
+      if (s.ok() && options_.news_structure) MatchHeadlines();
+    }
     if (!s.ok()) return s;
-    if (options_.news_structure) MatchHeadlines();
     if (options_.boilerplate_min_docs > 0) LearnBoilerplate();
     AssignGroups();
     stats_.index_bytes = MemoryBytes();

@@ -3,10 +3,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <numeric>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "newsdedup/shingle.h"
@@ -242,7 +245,12 @@ absl::Status NearMatcher::MakePairs(SortedRuns<uint64_t>* pairs) {
 
 // Phase 3: paragraphs in input order, each with its candidates; every
 // earlier paragraph is settled (first of its cluster or not) when a later
-// one asks.
+// one asks. Pairs are taken a chunk at a time; the threads first verify
+// each paragraph against its candidates' firsts as far as they are known
+// (settled before the chunk; inside it, the candidate itself), then one
+// pass in input order settles the chunk, verifying only what the guess
+// missed. A verdict depends on the two paragraphs alone, so the result is
+// the same as verifying in order, for any thread count.
 absl::Status NearMatcher::Verify(SortedRuns<uint64_t>* pairs,
                                  const MatchFn& on_match) {
   std::vector<uint32_t> lead(unit_of_.size());  // paragraph -> its first
@@ -250,48 +258,155 @@ absl::Status NearMatcher::Verify(SortedRuns<uint64_t>* pairs,
   NotePeak(
       pairs->stats().peak_buffer_bytes + store_->BufferBytes(),
       store_->TableBytes() + unit_of_.capacity() * 4 + lead.capacity() * 4);
+  constexpr size_t kChunkPairs = size_t{1} << 16;
+  struct Group {
+    uint32_t q;
+    uint32_t begin;  // into `earlier` and `guesses`
+    uint32_t end;
+    uint32_t guessed;  // guesses[begin, begin + guessed) are filled
+  };
+  struct Verdict {
+    uint32_t first;
+    float similarity;
+    bool match;
+  };
+  std::vector<uint32_t> earlier;  // the chunk's candidates, by group
+  std::vector<Verdict> guesses;
+  std::vector<Group> groups;
   std::vector<uint32_t> firsts, own, other;
   uint64_t pair;
   bool have = pairs->Next(&pair);
   while (have) {
-    const uint32_t q = static_cast<uint32_t>(pair >> 32);
-    firsts.clear();
-    while (have && static_cast<uint32_t>(pair >> 32) == q) {
-      firsts.push_back(lead[static_cast<uint32_t>(pair)]);
-      have = pairs->Next(&pair);
+    // A chunk of whole groups.
+    earlier.clear();
+    groups.clear();
+    while (have && earlier.size() < kChunkPairs) {
+      const uint32_t q = static_cast<uint32_t>(pair >> 32);
+      Group g{q, static_cast<uint32_t>(earlier.size()), 0, 0};
+      while (have && static_cast<uint32_t>(pair >> 32) == q) {
+        earlier.push_back(static_cast<uint32_t>(pair));
+        have = pairs->Next(&pair);
+      }
+      g.end = static_cast<uint32_t>(earlier.size());
+      groups.push_back(g);
     }
-    std::sort(firsts.begin(), firsts.end());
-    firsts.erase(std::unique(firsts.begin(), firsts.end()), firsts.end());
-    uint64_t facts = 0;
-    absl::Status s = store_->Get(q, &facts, &own);
+    guesses.resize(earlier.size());
+    const uint32_t chunk_start = groups.front().q;
+    absl::Status s = GuessInParallel(
+        groups.size(), [&](size_t i, Scratch* scratch) -> absl::Status {
+          Group& g = groups[i];
+          std::vector<uint32_t>& guess = scratch->firsts;
+          guess.clear();
+          for (uint32_t k = g.begin; k < g.end; ++k) {
+            const uint32_t c = earlier[k];
+            guess.push_back(c < chunk_start ? lead[c] : c);
+          }
+          std::sort(guess.begin(), guess.end());
+          guess.erase(std::unique(guess.begin(), guess.end()), guess.end());
+          uint64_t facts = 0;
+          absl::Status st = store_->Get(g.q, &facts, &scratch->own);
+          for (size_t k = 0; st.ok() && k < guess.size(); ++k) {
+            Verdict& v = guesses[g.begin + k];
+            v.first = guess[k];
+            st = Check(scratch->own, facts, guess[k], &scratch->other,
+                       &v.similarity, &v.match);
+          }
+          g.guessed = static_cast<uint32_t>(guess.size());
+          return st;
+        });
     if (!s.ok()) return s;
-    const absl::Span<const uint32_t> shingles(own);
-    for (uint32_t c : firsts) {
-      ++stats_.candidates;
-      uint64_t other_facts = 0;
-      s = store_->Get(c, &other_facts, &other);
-      if (!s.ok()) return s;
-      const absl::Span<const uint32_t> fp(other);
-      const double j = ExactJaccard(shingles, fp);
-      // |A u B| = (|A| + |B|) / (1 + J); |A delta B| = |A u B| (1 - J).
-      const double union_size = (shingles.size() + fp.size()) / (1.0 + j);
-      const bool few_edits =
-          options_.max_difference > 0 &&
-          shingles.size() >= options_.min_edit_shingles &&
-          fp.size() >= options_.min_edit_shingles &&
-          union_size * (1.0 - j) <=
-              static_cast<double>(options_.max_difference) + 0.5 &&
-          facts == other_facts;
-      if (j >= options_.threshold || few_edits) {
-        lead[q] = c;
-        ++stats_.matched;
-        on_match(unit_of_[q], unit_of_[c], static_cast<float>(j));
-        break;
+    for (const Group& g : groups) {
+      firsts.clear();
+      for (uint32_t k = g.begin; k < g.end; ++k) {
+        firsts.push_back(lead[earlier[k]]);
+      }
+      std::sort(firsts.begin(), firsts.end());
+      firsts.erase(std::unique(firsts.begin(), firsts.end()), firsts.end());
+      const Verdict* guess = guesses.data() + g.begin;
+      const Verdict* guess_end = guess + g.guessed;
+      bool loaded = false;
+      uint64_t facts = 0;
+      for (uint32_t c : firsts) {
+        ++stats_.candidates;
+        while (guess != guess_end && guess->first < c) ++guess;
+        Verdict v;
+        if (guess != guess_end && guess->first == c) {
+          v = *guess;
+        } else {
+          // The guess took a candidate for a first that is not.
+          if (!loaded) {
+            s = store_->Get(g.q, &facts, &own);
+            if (!s.ok()) return s;
+            loaded = true;
+          }
+          v.first = c;
+          s = Check(own, facts, c, &other, &v.similarity, &v.match);
+          if (!s.ok()) return s;
+        }
+        if (v.match) {
+          lead[g.q] = c;
+          ++stats_.matched;
+          on_match(unit_of_[g.q], unit_of_[c], v.similarity);
+          break;
+        }
       }
     }
   }
   pairs->Release();
   return absl::OkStatus();
+}
+
+// Whether paragraph q (its sorted fingerprint set `own` and `facts`) nearly
+// repeats paragraph c.
+absl::Status NearMatcher::Check(const std::vector<uint32_t>& own,
+                                uint64_t facts, uint32_t c,
+                                std::vector<uint32_t>* other, float* similarity,
+                                bool* match) const {
+  uint64_t other_facts = 0;
+  absl::Status s = store_->Get(c, &other_facts, other);
+  if (!s.ok()) return s;
+  const absl::Span<const uint32_t> a(own), b(*other);
+  const double j = ExactJaccard(a, b);
+  // |A u B| = (|A| + |B|) / (1 + J); |A delta B| = |A u B| (1 - J).
+  const double union_size = (a.size() + b.size()) / (1.0 + j);
+  const bool few_edits =
+      options_.max_difference > 0 && a.size() >= options_.min_edit_shingles &&
+      b.size() >= options_.min_edit_shingles &&
+      union_size * (1.0 - j) <=
+          static_cast<double>(options_.max_difference) + 0.5 &&
+      facts == other_facts;
+  *similarity = static_cast<float>(j);
+  *match = j >= options_.threshold || few_edits;
+  return absl::OkStatus();
+}
+
+// Runs fn(i, scratch) for i in [0, n) on options_.threads threads (the
+// caller is one); the first error wins.
+absl::Status NearMatcher::GuessInParallel(
+    size_t n, const std::function<absl::Status(size_t, Scratch*)>& fn) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  absl::Status first_error;
+  auto work = [&]() {
+    Scratch scratch;
+    for (size_t i = next.fetch_add(1); i < n && !failed.load();
+         i = next.fetch_add(1)) {
+      absl::Status s = fn(i, &scratch);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (first_error.ok()) first_error = s;
+        failed.store(true);
+      }
+    }
+  };
+  const size_t helpers = std::min<size_t>(
+      n / 64, static_cast<size_t>(std::max(1, options_.threads) - 1));
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < helpers; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  return first_error;
 }
 
 }  // namespace internal

@@ -103,7 +103,15 @@ class NearMatcher {
  private:
   class FingerprintStore;
 
+  struct Scratch {
+    std::vector<uint32_t> firsts, own, other;
+  };
   absl::Status FinishPhases(const MatchFn& on_match);
+  absl::Status Check(const std::vector<uint32_t>& own, uint64_t facts,
+                     uint32_t c, std::vector<uint32_t>* other,
+                     float* similarity, bool* match) const;
+  absl::Status GuessInParallel(
+      size_t n, const std::function<absl::Status(size_t, Scratch*)>& fn);
   absl::Status MakePairs(SortedRuns<uint64_t>* pairs);
   absl::Status Verify(SortedRuns<uint64_t>* pairs, const MatchFn& on_match);
   void NotePeak(uint64_t buffers, uint64_t tables);
