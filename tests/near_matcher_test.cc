@@ -201,6 +201,16 @@ TEST(NearMatcherTest, SameResultForAnyMemoryLimitAndThreadCount) {
     p.fingerprints.push_back(p.fingerprints.front());
   }
   EXPECT_EQ(MatchAll(o, shuffled), expected);
+  // Verified in many small chunks on several threads: guesses inside a
+  // chunk are often wrong (copies of copies), the result is not.
+  for (const uint32_t chunk : {1u, 7u, 500u}) {
+    NearMatchOptions small = o;
+    small.chunk_pairs = chunk;
+    small.threads = 3;
+    NearMatchStats stats;
+    EXPECT_EQ(MatchAll(small, corpus, &stats), expected) << chunk;
+    EXPECT_EQ(stats.candidates, in_memory.candidates) << chunk;
+  }
   for (const uint64_t limit : {uint64_t{4096}, uint64_t{64} << 10}) {
     for (const int threads : {1, 3}) {
       o.memory_limit = limit;

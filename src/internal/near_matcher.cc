@@ -258,7 +258,6 @@ absl::Status NearMatcher::Verify(SortedRuns<uint64_t>* pairs,
   NotePeak(
       pairs->stats().peak_buffer_bytes + store_->BufferBytes(),
       store_->TableBytes() + unit_of_.capacity() * 4 + lead.capacity() * 4);
-  constexpr size_t kChunkPairs = size_t{1} << 16;
   struct Group {
     uint32_t q;
     uint32_t begin;  // into `earlier` and `guesses`
@@ -280,7 +279,7 @@ absl::Status NearMatcher::Verify(SortedRuns<uint64_t>* pairs,
     // A chunk of whole groups.
     earlier.clear();
     groups.clear();
-    while (have && earlier.size() < kChunkPairs) {
+    while (have && earlier.size() < options_.chunk_pairs) {
       const uint32_t q = static_cast<uint32_t>(pair >> 32);
       Group g{q, static_cast<uint32_t>(earlier.size()), 0, 0};
       while (have && static_cast<uint32_t>(pair >> 32) == q) {

@@ -55,8 +55,10 @@ struct NearMatchOptions {
   uint64_t memory_limit = uint64_t{256} << 20;
   // Folder for spilled files. "": $TMPDIR, else /tmp.
   std::string temp_dir;
-  // Threads for sorting. The result does not depend on it.
+  // Threads for sorting and verifying. The result does not depend on it.
   int threads = 1;
+  // Candidate pairs verified per parallel step (at least). >= 1.
+  uint32_t chunk_pairs = 1 << 16;
 };
 
 struct NearMatchStats {
