@@ -107,6 +107,19 @@ TEST(NearMatcherTest, OnlyParagraphsSharingABandAreCompared) {
   EXPECT_EQ(m[0], Match(20, 0, 1.0f));
 }
 
+TEST(NearMatcherTest, AParagraphIsNotItsOwnCandidate) {
+  // Both bands of the first paragraph land in one bucket: it must not be
+  // matched with itself, and the copy still finds it.
+  NearMatchOptions o = OneBand();
+  o.params = {2, 1};
+  NearMatchStats stats;
+  const std::vector<Match> m = MatchAll(
+      o, {{{8, 8}, Range(0, 30), 0}, {{8, 9}, Range(0, 30), 0}}, &stats);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0], Match(10, 0, 1.0f));
+  EXPECT_EQ(stats.candidates, 1u);
+}
+
 TEST(NearMatcherTest, BucketWindowTakesTheLatestAsTheirFirsts) {
   // Paragraphs 1-4 copy paragraph 0; with a window of 2, paragraph 5 sees
   // only 3 and 4, which stand for their first (0): it still joins 0.

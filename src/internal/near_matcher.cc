@@ -232,6 +232,8 @@ absl::Status NearMatcher::MakePairs(SortedRuns<uint64_t>* pairs) {
       filled = next = 0;
     }
     for (size_t k = 0; k < filled; ++k) {
+      // Two bands of one paragraph may share the low 32 bits of their keys.
+      if (window[k] == r) continue;
       absl::Status s = pairs->Add(uint64_t{r} << 32 | window[k]);
       if (!s.ok()) return s;
     }
