@@ -1,0 +1,109 @@
+// Tests for sorting past memory: the radix sort against std::sort on key
+// distributions the pipeline produces (uniform hashes, dense ordinals,
+// many repeats), and sorted runs spilled, merged 64 at a time and read back.
+#include "internal/sorted_runs.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace newsdedup {
+namespace internal {
+namespace {
+
+enum class Keys { kUniform, kDenseHigh, kFewDistinct, kSmallRange };
+
+std::vector<uint64_t> MakeKeys(Keys kind, size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<uint64_t> out(n);
+  for (uint64_t& v : out) {
+    switch (kind) {
+      case Keys::kUniform:  // band keys, window hashes
+        v = rng();
+        break;
+      case Keys::kDenseHigh:  // candidate pairs: later << 32 | earlier
+        v = (rng() % 50000) << 32 | (rng() % 50000);
+        break;
+      case Keys::kFewDistinct:  // templated text: one bucket, many ids
+        v = (rng() % 3) << 40;
+        break;
+      case Keys::kSmallRange:
+        v = 1000 + rng() % 5000;
+        break;
+    }
+  }
+  return out;
+}
+
+class SortBufferTest : public ::testing::TestWithParam<Keys> {};
+
+TEST_P(SortBufferTest, MatchesStdSort) {
+  for (const size_t n : {size_t{0}, size_t{1}, size_t{5000}, size_t{300000}}) {
+    for (const int threads : {1, 3}) {
+      std::vector<uint64_t> keys = MakeKeys(GetParam(), n, n + 17);
+      std::vector<uint64_t> expected = keys;
+      std::sort(expected.begin(), expected.end());
+      SortBuffer(keys.data(), keys.size(), threads);
+      EXPECT_EQ(keys, expected) << "n " << n << ", threads " << threads;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Distributions, SortBufferTest,
+                         ::testing::Values(Keys::kUniform, Keys::kDenseHigh,
+                                           Keys::kFewDistinct,
+                                           Keys::kSmallRange));
+
+std::vector<uint64_t> SortThrough(const std::vector<uint64_t>& keys,
+                                  uint64_t memory_limit,
+                                  SortedRunsStats* stats) {
+  SortedRunsOptions o;
+  o.memory_limit = memory_limit;
+  o.tag = "test";
+  SortedRuns<uint64_t> sorter(o);
+  for (uint64_t k : keys) EXPECT_TRUE(sorter.Add(k).ok());
+  EXPECT_TRUE(sorter.Finish().ok());
+  std::vector<uint64_t> out;
+  uint64_t k;
+  while (sorter.Next(&k)) out.push_back(k);
+  *stats = sorter.stats();
+  return out;
+}
+
+TEST(SortedRunsTest, SpilledRunsMergeToTheSameOrder) {
+  const std::vector<uint64_t> keys = MakeKeys(Keys::kUniform, 200000, 3);
+  std::vector<uint64_t> expected = keys;
+  std::sort(expected.begin(), expected.end());
+  SortedRunsStats stats;
+  EXPECT_EQ(SortThrough(keys, uint64_t{8} << 20, &stats), expected);
+  EXPECT_EQ(stats.runs_spilled, 0u);
+  EXPECT_EQ(stats.bytes_spilled, 0u);
+  EXPECT_EQ(stats.peak_buffer_bytes, keys.size() * 8);
+  // 1,000 records per run: 200 runs, merged into one every 64.
+  EXPECT_EQ(SortThrough(keys, 8000, &stats), expected);
+  EXPECT_EQ(stats.runs_spilled, 200u);
+  EXPECT_GT(stats.bytes_spilled, keys.size() * 8);  // merges write again
+  EXPECT_EQ(stats.peak_buffer_bytes, 8000u);
+  EXPECT_EQ(stats.records, keys.size());
+}
+
+TEST(SortedRunsTest, UnwritableFolderIsAnError) {
+  SortedRunsOptions o;
+  o.memory_limit = 64;
+  o.temp_dir = "/nonexistent-newsdedup-folder";
+  SortedRuns<uint64_t> sorter(o);
+  absl::Status s;
+  for (uint64_t k = 0; k < 100 && s.ok(); ++k) s = sorter.Add(k);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("/nonexistent-newsdedup-folder/newsdedup-"),
+            std::string::npos)
+      << s;
+}
+
+}  // namespace
+}  // namespace internal
+}  // namespace newsdedup
