@@ -107,6 +107,17 @@ TEST(NearMatcherTest, OnlyParagraphsSharingABandAreCompared) {
   EXPECT_EQ(m[0], Match(20, 0, 1.0f));
 }
 
+TEST(NearMatcherTest, WholeBandKeysDecideBuckets) {
+  // Keys equal in their low 32 bits only are different buckets.
+  NearMatchStats stats;
+  EXPECT_TRUE(MatchAll(OneBand(),
+                       {{{0x100000007ULL}, Range(0, 30), 0},
+                        {{0x200000007ULL}, Range(0, 30), 0}},
+                       &stats)
+                  .empty());
+  EXPECT_EQ(stats.pairs, 0u);
+}
+
 TEST(NearMatcherTest, AParagraphIsNotItsOwnCandidate) {
   // Both bands of the first paragraph land in one bucket: it must not be
   // matched with itself, and the copy still finds it.

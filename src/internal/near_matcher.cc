@@ -43,6 +43,7 @@ class NearMatcher::FingerprintStore {
     if (buffer_.size() + need > buffer_.capacity()) {
       // The whole budget at once (backed only as written; see SortedRuns).
       buffer_.reserve(std::max<uint64_t>(buffer_.size() + need, limit_words_));
+      AdviseHugePages(buffer_.data(), buffer_.capacity() * 4);
     }
     offsets_.push_back(base_ + buffer_.size());
     buffer_.push_back(static_cast<uint32_t>(facts));
@@ -153,8 +154,8 @@ SortedRunsOptions RunOptions(const NearMatchOptions& o, const char* tag) {
 
 NearMatcher::NearMatcher(const NearMatchOptions& options)
     : options_(options),
-      bands_(
-          std::make_unique<SortedRuns<uint64_t>>(RunOptions(options, "bands"))),
+      bands_(std::make_unique<SortedRuns<BandRecord>>(
+          RunOptions(options, "bands"))),
       store_(std::make_unique<FingerprintStore>(options.memory_limit / 2,
                                                 options.temp_dir)) {}
 
@@ -177,10 +178,9 @@ absl::Status NearMatcher::Add(uint32_t unit, const uint64_t* keys,
   unit_of_.push_back(unit);
   ++stats_.paragraphs;
   for (int band = 0; band < options_.params.bands; ++band) {
-    // The low 32 bits of the key: keys that agree there share a bucket (a
-    // few more candidates, all verified) and a record is 8 bytes.
-    const uint64_t key = static_cast<uint32_t>(keys[band]);
-    absl::Status s = bands_->Add(key << 32 | r);
+    const BandRecord record{static_cast<uint32_t>(keys[band] >> 32),
+                            static_cast<uint32_t>(keys[band]), r};
+    absl::Status s = bands_->Add(record);
     if (!s.ok()) return s;
   }
   return store_->Append(facts, fingerprints);
@@ -222,17 +222,17 @@ absl::Status NearMatcher::MakePairs(SortedRuns<uint64_t>* pairs) {
   const size_t window_size = std::max<uint32_t>(1, options_.bucket_window);
   std::vector<uint32_t> window(window_size);  // a ring of the latest ids
   size_t filled = 0, next = 0;
-  uint32_t bucket = 0;
-  uint64_t record;
+  uint64_t bucket = 0;
+  BandRecord record;
   while (bands_->Next(&record)) {
-    const uint32_t key = static_cast<uint32_t>(record >> 32);
-    const uint32_t r = static_cast<uint32_t>(record);
+    const uint64_t key = record.key();
+    const uint32_t r = record.paragraph;
     if (filled == 0 || key != bucket) {
       bucket = key;
       filled = next = 0;
     }
     for (size_t k = 0; k < filled; ++k) {
-      // Two bands of one paragraph may share the low 32 bits of their keys.
+      // Two bands of one paragraph may (rarely) have the same key.
       if (window[k] == r) continue;
       absl::Status s = pairs->Add(uint64_t{r} << 32 | window[k]);
       if (!s.ok()) return s;

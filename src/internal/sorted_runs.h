@@ -17,6 +17,7 @@
 #ifndef NEWSDEDUP_INTERNAL_SORTED_RUNS_H_
 #define NEWSDEDUP_INTERNAL_SORTED_RUNS_H_
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,6 +58,21 @@ struct SortedRunsStats {
   uint64_t bytes_spilled = 0;
   uint64_t peak_buffer_bytes = 0;  // most bytes of records held in memory
 };
+
+// Asks the kernel to back [data, data + bytes) with 2 MiB pages where it
+// can (transparent huge pages in "madvise" mode): a buffer of hundreds of
+// megabytes is then faulted in 512 times less often as it is first
+// written. Only advice; nothing changes where it is refused.
+inline void AdviseHugePages(const void* data, size_t bytes) {
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  const uintptr_t begin =
+      (reinterpret_cast<uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t end =
+      (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHuge - 1);
+  if (end > begin) {
+    madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+  }
+}
 
 // Plain 64-bit keys sort by themselves.
 inline uint64_t SortKey(uint64_t v) { return v; }
@@ -185,6 +201,7 @@ class SortedRuns {
         // they are written, and growing by doubling would copy the records
         // and have the kernel clear about twice the pages.
         buffer_.reserve(max_records_);
+        AdviseHugePages(buffer_.data(), buffer_.capacity() * sizeof(T));
       } else {
         absl::Status s = Spill();
         if (!s.ok()) return s;
