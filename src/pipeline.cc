@@ -795,7 +795,12 @@ class Scanner::Impl {
       if (t.tail_words > 0) ++tail_counts[{t.site, t.tail_hash}];
     }
     absl::flat_hash_map<uint64_t, uint32_t> exact_keys;  // -> title index
-    absl::flat_hash_map<uint64_t, std::vector<uint32_t>> near_keys;
+    // Kept titles by deletion key: the low 32 bits of the key -> the latest
+    // entry, entries chained to older ones (24-30 bytes per key instead of
+    // a vector per key; titles sharing 32 bits by chance fail the word
+    // comparison).
+    absl::flat_hash_map<uint32_t, uint32_t> near_heads;
+    std::vector<uint32_t> near_titles, near_next;
     std::vector<uint64_t> keys;
     for (uint32_t ti = 0; ti < titles_.size(); ++ti) {
       TitleData& t = titles_[ti];
@@ -824,10 +829,11 @@ class Scanner::Impl {
           static_cast<size_t>(options_.headline_near_min_words)) {
         std::vector<uint32_t> candidates;
         for (uint64_t k : keys) {
-          auto found = near_keys.find(k);
-          if (found == near_keys.end()) continue;
-          candidates.insert(candidates.end(), found->second.begin(),
-                            found->second.end());
+          auto found = near_heads.find(static_cast<uint32_t>(k));
+          if (found == near_heads.end()) continue;
+          for (uint32_t e = found->second; e != kNone; e = near_next[e]) {
+            candidates.push_back(near_titles[e]);
+          }
         }
         std::sort(candidates.begin(), candidates.end());
         candidates.erase(std::unique(candidates.begin(), candidates.end()),
@@ -846,7 +852,14 @@ class Scanner::Impl {
       }
       if (!matched) {
         // A kept headline: findable by its deletion keys.
-        for (uint64_t k : keys) near_keys[k].push_back(ti);
+        for (uint64_t k : keys) {
+          const uint32_t entry = static_cast<uint32_t>(near_titles.size());
+          auto [head, fresh_key] =
+              near_heads.try_emplace(static_cast<uint32_t>(k), entry);
+          near_titles.push_back(ti);
+          near_next.push_back(fresh_key ? kNone : head->second);
+          head->second = entry;
+        }
       }
     }
   }
@@ -914,6 +927,20 @@ class Scanner::Impl {
     };
     absl::flat_hash_map<uint32_t, uint32_t> site_docs;
     for (uint32_t site : doc_sites_) ++site_docs[site];
+    // Only text occurring at least min_docs times can be under min_docs
+    // stories: the sets below hold those alone (a set entry per paragraph
+    // took gigabytes at 100M paragraphs).
+    absl::flat_hash_map<uint32_t, uint32_t> copies;  // exact root -> copies
+    for (uint32_t i = 0; i < units_.size(); ++i) {
+      const UnitInfo& u = units_[i];
+      if (u.kind == UnitKind::kParagraph && u.exact_root != i) {
+        ++copies[u.exact_root];
+      }
+    }
+    auto may_repeat = [&](uint32_t root) {
+      auto it = copies.find(root);
+      return it != copies.end() && it->second + 1 >= min_docs;
+    };
     absl::flat_hash_set<std::tuple<uint64_t, uint32_t, uint32_t>> seen;
     absl::flat_hash_map<std::pair<uint32_t, uint32_t>, uint32_t> text_counts;
     absl::flat_hash_map<std::pair<uint64_t, uint32_t>, uint32_t> teaser_counts;
@@ -925,11 +952,13 @@ class Scanner::Impl {
       if (site == 0) continue;
       // Text keys and teaser keys live in different ranges of the set:
       // exact roots are < 2^32, teaser keys have their top bit set.
+      auto teaser = teaser_keys_.find(i);
+      const bool text = may_repeat(u.exact_root);
+      if (!text && teaser == teaser_keys_.end()) continue;
       const uint32_t story = story_of(u);
-      if (seen.insert({u.exact_root, site, story}).second) {
+      if (text && seen.insert({u.exact_root, site, story}).second) {
         ++text_counts[{u.exact_root, site}];
       }
-      auto teaser = teaser_keys_.find(i);
       if (teaser != teaser_keys_.end() &&
           seen.insert({teaser->second | (uint64_t{1} << 63), site, story})
               .second) {
@@ -942,7 +971,8 @@ class Scanner::Impl {
       const uint32_t site = doc_sites_[u.doc];
       // Documents without a site share no template: nothing to learn.
       if (site == 0) continue;
-      if (text_counts[{u.exact_root, site}] >= min_docs) {
+      auto text = text_counts.find({u.exact_root, site});
+      if (text != text_counts.end() && text->second >= min_docs) {
         u.boilerplate = Learned::kText;
         continue;
       }
@@ -953,7 +983,8 @@ class Scanner::Impl {
       if (teaser != teaser_keys_.end()) {
         const uint32_t needed =
             std::max<uint32_t>(min_docs, (site_docs[site] + 49) / 50);
-        if (teaser_counts[{teaser->second, site}] >= needed) {
+        auto count = teaser_counts.find({teaser->second, site});
+        if (count != teaser_counts.end() && count->second >= needed) {
           u.boilerplate = Learned::kTeaser;
         }
       }
