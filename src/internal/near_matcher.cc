@@ -28,10 +28,7 @@ class NearMatcher::FingerprintStore {
       : limit_words_(std::max<uint64_t>(1024, memory_limit / 4)),
         temp_dir_(TempDir(temp_dir)) {}
   ~FingerprintStore() {
-    if (file_ != nullptr) {
-      std::fclose(file_);
-      std::remove(path_.c_str());
-    }
+    if (file_ != nullptr) std::fclose(file_);
   }
 
   absl::Status Append(uint64_t facts, absl::Span<const uint32_t> fp) {
@@ -114,6 +111,7 @@ class NearMatcher::FingerprintStore {
         return absl::PermissionDeniedError(absl::StrCat(
             path_, ": cannot write fingerprints: ", std::strerror(errno)));
       }
+      std::remove(path_.c_str());  // the handle keeps it; see SortedRuns
     }
     if (std::fwrite(buffer_.data(), 4, buffer_.size(), file_) !=
             buffer_.size() ||

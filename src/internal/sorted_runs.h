@@ -13,7 +13,8 @@
 // (a < b implies SortKey(a) <= SortKey(b)): the in-memory sort partitions
 // on its high bits. Runs are private to the process, written little-endian
 // as the machine lays T out, behind a magic number and version, and
-// removed when the sorter is destroyed.
+// unlinked as soon as they are opened (no file is left behind, even by a
+// killed process).
 #ifndef NEWSDEDUP_INTERNAL_SORTED_RUNS_H_
 #define NEWSDEDUP_INTERNAL_SORTED_RUNS_H_
 
@@ -323,6 +324,9 @@ class SortedRuns {
       return absl::PermissionDeniedError(absl::StrCat(
           run->path, ": cannot write a sorted run: ", std::strerror(errno)));
     }
+    // Unlinked at once: the open handle keeps the data, and nothing is
+    // left behind however the process ends.
+    std::remove(run->path.c_str());
     if (std::fwrite(kMagic, 1, sizeof(kMagic), run->file) != sizeof(kMagic)) {
       return WriteError(*run);
     }
@@ -336,7 +340,6 @@ class SortedRuns {
 
   static void Discard(Run* run) {
     std::fclose(run->file);
-    std::remove(run->path.c_str());
     run->file = nullptr;
   }
 
