@@ -156,6 +156,7 @@ struct Batch {
   std::vector<Document> docs;
   std::vector<DocumentSketch> sketches;
   size_t bytes = 0;
+  uint32_t first_ordinal = 0;  // input position of docs[0]
 };
 
 // What is kept per unit after matching.
@@ -302,6 +303,8 @@ class Scanner::Impl {
 
   void Add(Document doc) {
     Batch& batch = batches_[filling_];
+    if (batch.docs.empty()) batch.first_ordinal = added_;
+    ++added_;
     batch.bytes += doc.text.size() + doc.title.size();
     batch.docs.push_back(std::move(doc));
     if (batch.docs.size() >= kBatchDocuments || batch.bytes >= kBatchBytes) {
@@ -341,6 +344,9 @@ class Scanner::Impl {
   const ScanStats& stats() const { return stats_; }
 
   void set_token_sink(TokenSink sink) { token_sink_ = std::move(sink); }
+  void set_sharded_token_sink(ShardedTokenSink sink) {
+    sharded_sink_ = std::move(sink);
+  }
 
  private:
   // ---- Parallel stage: one document at a time, no shared writes. ----
@@ -596,13 +602,18 @@ class Scanner::Impl {
     std::vector<std::thread> workers;
   };
 
-  void SketchSome(SketchJob* job) {
+  // `shard`: 0 for the calling (matching) thread, 1.. for the workers.
+  void SketchSome(SketchJob* job, int shard) {
     Batch* batch = job->batch;
     const size_t n = batch->docs.size();
     Scratch scratch;
     scratch.signature.resize(hasher_.num_perm());
     for (size_t i = job->next.fetch_add(1); i < n; i = job->next.fetch_add(1)) {
       SketchDocument(batch->docs[i], &scratch, &batch->sketches[i]);
+      if (sharded_sink_) {
+        sharded_sink_(shard, batch->first_ordinal + static_cast<uint32_t>(i),
+                      batch->sketches[i].tokens);
+      }
     }
   }
 
@@ -613,14 +624,14 @@ class Scanner::Impl {
     job_.batch = batch;
     job_.next.store(0);
     for (int w = 0; w < workers; ++w) {
-      job_.workers.emplace_back([this]() { SketchSome(&job_); });
+      job_.workers.emplace_back([this, w]() { SketchSome(&job_, w + 1); });
     }
   }
 
   // Helps the running job to its end and waits for its workers.
   void FinishSketch() {
     if (job_.batch == nullptr) return;
-    SketchSome(&job_);
+    SketchSome(&job_, 0);
     for (auto& th : job_.workers) th.join();
     job_.workers.clear();
     job_.batch = nullptr;
@@ -1167,6 +1178,8 @@ class Scanner::Impl {
 
   ScanOptions options_;
   TokenSink token_sink_;
+  Scanner::ShardedTokenSink sharded_sink_;
+  uint32_t added_ = 0;  // documents added so far
   MinHasher hasher_;
   LshParams params_;
   internal::NearMatcher near_;
@@ -1238,6 +1251,9 @@ void Scanner::ForEachSpan(
   impl_->ForEachSpan(fn);
 }
 const ScanStats& Scanner::stats() const { return impl_->stats(); }
+void Scanner::SetShardedTokenSink(ShardedTokenSink sink) {
+  impl_->set_sharded_token_sink(std::move(sink));
+}
 void Scanner::SetTokenSink(TokenSink sink) {
   impl_->set_token_sink(std::move(sink));
 }

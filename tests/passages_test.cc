@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "newsdedup/tokenize.h"
@@ -151,35 +153,49 @@ TEST(PassagesTest, MemoryCapGivesTheSameResult) {
     texts.push_back(RandomWords(&rng, 40) + " " + pool[rng() % pool.size()] +
                     " " + RandomWords(&rng, 40));
   }
-  auto finder = [&](uint64_t limit) {
+  // Documents added in order to one shard, or shuffled over three shards
+  // (as the sketching threads add them).
+  auto finder = [&](uint64_t limit, int shards) {
     PassageOptions options;
     options.memory_limit = limit;
+    options.threads = shards;
     auto f = PassageFinder::Create(options);
-    for (size_t i = 0; i < texts.size(); ++i) {
-      EXPECT_TRUE((*f)->Add(i, Tokenize(texts[i])).ok());
+    std::vector<uint32_t> order(texts.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    if (shards > 1) std::shuffle(order.begin(), order.end(), rng);
+    for (uint32_t i : order) {
+      EXPECT_TRUE((*f)->Add(i % shards, i, Tokenize(texts[i])).ok());
     }
     EXPECT_TRUE((*f)->Finish().ok());
     return std::move(*f);
   };
-  auto big = finder(uint64_t{256} << 20);
-  auto small = finder(uint64_t{1} << 20);  // ~160k windows: several runs
-  EXPECT_EQ(big->stats().runs_spilled, 0u);
-  EXPECT_GE(small->stats().runs_spilled, 2u);
-  EXPECT_EQ(big->stats().repeated_windows, small->stats().repeated_windows);
+  auto big = finder(uint64_t{256} << 20, 1);
   size_t passages = 0;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    const auto tokens = Tokenize(texts[i]);
-    const auto a = big->Find(i, tokens);
-    const auto b = small->Find(i, tokens);
-    ASSERT_EQ(a.size(), b.size()) << i;
-    for (size_t k = 0; k < a.size(); ++k) {
-      EXPECT_EQ(a[k].range, b[k].range);
-      EXPECT_EQ(a[k].first, b[k].first);
-      EXPECT_EQ(a[k].first_doc, b[k].first_doc);
+  for (const auto& [limit, shards] :
+       {std::pair<uint64_t, int>{uint64_t{1} << 20, 1},  // ~160k windows
+        std::pair<uint64_t, int>{uint64_t{256} << 20, 3},
+        std::pair<uint64_t, int>{uint64_t{1} << 20, 3}}) {
+    auto small = finder(limit, shards);
+    EXPECT_EQ(big->stats().runs_spilled, 0u);
+    if (limit == uint64_t{1} << 20) {
+      EXPECT_GE(small->stats().runs_spilled, 2u);
     }
-    passages += a.size();
+    EXPECT_EQ(big->stats().windows, small->stats().windows);
+    EXPECT_EQ(big->stats().repeated_windows, small->stats().repeated_windows);
+    for (size_t i = 0; i < texts.size(); ++i) {
+      const auto tokens = Tokenize(texts[i]);
+      const auto a = big->Find(i, tokens);
+      const auto b = small->Find(i, tokens);
+      ASSERT_EQ(a.size(), b.size()) << i;
+      for (size_t k = 0; k < a.size(); ++k) {
+        EXPECT_EQ(a[k].range, b[k].range);
+        EXPECT_EQ(a[k].first, b[k].first);
+        EXPECT_EQ(a[k].first_doc, b[k].first_doc);
+      }
+      passages += a.size();
+    }
   }
-  EXPECT_GT(passages, 1000u);
+  EXPECT_GT(passages, 3000u);
 }
 
 TEST(PassagesTest, SubtractCoveredKeepsOnlyUncoveredLongEnoughParts) {

@@ -43,8 +43,9 @@ struct PassageOptions {
   uint64_t memory_limit = uint64_t{512} << 20;
   // Folder for spilled runs. Default "": $TMPDIR, else /tmp.
   std::string temp_dir;
-  // Threads for sorting the records. Default 1; range [1, 256]. The result
-  // does not depend on it.
+  // Threads for sorting the records, and shards Add may be called on at
+  // once (see Add). Default 1; range [1, 256]. The result does not depend
+  // on it.
   int threads = 1;
 
   absl::Status Validate() const;
@@ -79,9 +80,14 @@ class PassageFinder {
       const PassageOptions& options);
   ~PassageFinder();
 
-  // Pass 1: the tokens of document `ordinal`'s text. Documents must come in
-  // increasing ordinal order. Errors: a spill that cannot be written.
+  // Pass 1: the tokens of document `ordinal`'s text, each document once, in
+  // any order. Errors: a spill that cannot be written.
   absl::Status Add(uint32_t ordinal, absl::Span<const Token> tokens);
+  // The same into shard `shard` in [0, threads): calls for different
+  // shards may run at once on different threads (one thread per shard at a
+  // time). Each shard buffers memory_limit / threads bytes; the result is
+  // the same however documents are spread over shards.
+  absl::Status Add(int shard, uint32_t ordinal, absl::Span<const Token> tokens);
   // Ends pass 1: merges the runs and builds the table of repeated windows.
   absl::Status Finish();
   // Pass 2: the maximal repeated passages of the same document, in order,

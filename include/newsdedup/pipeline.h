@@ -171,6 +171,15 @@ class Scanner {
   // stages that reuse them, like PassageFinder::Add). Set before Add().
   void SetTokenSink(TokenSink sink);
 
+  // Hands every document's tokens to `sink` as soon as the document is
+  // sketched, on the thread that sketched it: `shard` in [0, threads) names
+  // that thread (a shard is never called from two threads at once), and
+  // documents come in any order. For stages whose result does not depend
+  // on order, like PassageFinder::Add(shard, ...). Set before Add().
+  using ShardedTokenSink = std::function<void(int shard, uint32_t ordinal,
+                                              absl::Span<const Token> tokens)>;
+  void SetShardedTokenSink(ShardedTokenSink sink);
+
   // The SIMD target the MinHash kernel runs on ("AVX3", "AVX2", ...).
   static const char* SimdTarget();
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -216,7 +218,6 @@ absl::Status WriteWhole(const std::string& path, std::string_view bytes) {
 
 // Pass 1, shared by scan and clean: read everything, match, collect spans.
 struct ScanRun {
-  std::unique_ptr<newsdedup::Scanner> scanner;
   std::unique_ptr<newsdedup::PassageFinder> passages;  // null: --no-passages
   std::vector<newsdedup::SpanRecord> spans;
   newsdedup::ScanStats stats;  // the scanner's, plus passage spans
@@ -225,6 +226,17 @@ struct ScanRun {
   std::vector<std::string> doc_ids;
   std::vector<uint32_t> doc_sites;
   absl::flat_hash_map<std::string, uint32_t> site_ids;
+  // The first error of the passage finder's Add, from any sketching thread.
+  std::mutex sink_mu;
+  absl::Status sink_status;
+  std::atomic<bool> sink_failed{false};
+  absl::Status SinkStatus() {
+    std::lock_guard<std::mutex> lock(sink_mu);
+    return sink_status;
+  }
+  // Last, so it is destroyed first: its destructor waits for sketching
+  // threads that may still call into the members above.
+  std::unique_ptr<newsdedup::Scanner> scanner;
 };
 
 absl::Status RunPassOne(const Flags& f, ScanRun* run) {
@@ -235,16 +247,21 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
   auto scanner = newsdedup::Scanner::Create(f.scan);
   if (!scanner.ok()) return scanner.status();
   run->scanner = std::move(*scanner);
-  absl::Status sink_status;
   if (f.passages_enabled) {
     auto finder = newsdedup::PassageFinder::Create(f.passages);
     if (!finder.ok()) return finder.status();
     run->passages = std::move(*finder);
-    // The scanner tokenizes every text once; the passage finder reuses it.
-    run->scanner->SetTokenSink(
-        [&](uint32_t ordinal, absl::Span<const newsdedup::Token> tokens) {
-          if (sink_status.ok()) {
-            sink_status = run->passages->Add(ordinal, tokens);
+    // The scanner tokenizes every text once; the passage finder reuses it,
+    // on the sketching threads (its records do not depend on order).
+    run->scanner->SetShardedTokenSink(
+        [run](int shard, uint32_t ordinal,
+              absl::Span<const newsdedup::Token> tokens) {
+          if (run->sink_failed.load()) return;
+          absl::Status s = run->passages->Add(shard, ordinal, tokens);
+          if (!s.ok()) {
+            std::lock_guard<std::mutex> lock(run->sink_mu);
+            if (run->sink_status.ok()) run->sink_status = s;
+            run->sink_failed.store(true);
           }
         });
   }
@@ -263,7 +280,7 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
           "stopped at the first malformed record (--strict)");
     }
     if (!*more) break;
-    if (!sink_status.ok()) return sink_status;
+    if (run->sink_failed.load()) return run->SinkStatus();
     // A duplicate id is reported and counted; the record is still used
     // (and written back by clean), so nothing is lost.
     if (sources.empty() || sources.back() != doc.source) {
@@ -295,7 +312,7 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
   run->scanner->ForEachSpan(
       [&](const newsdedup::SpanRecord& s) { run->spans.push_back(s); });
   run->stats = run->scanner->stats();
-  if (!sink_status.ok()) return sink_status;
+  if (run->sink_failed.load()) return run->SinkStatus();
   if (run->passages) {
     absl::Status s = run->passages->Finish();
     if (!s.ok()) return s;

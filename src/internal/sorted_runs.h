@@ -239,6 +239,9 @@ class SortedRuns {
     return MergeNext(out);
   }
 
+  // Threads for the sorts still to come (SortedRunsOptions::threads).
+  void set_threads(int threads) { options_.threads = threads; }
+
   // Frees the in-memory buffer (after the last Next).
   void Release() { std::vector<T>().swap(buffer_); }
 
