@@ -197,11 +197,26 @@ class PassageFinder::Impl {
     std::vector<Passage> out;
     const int m = options_.min_tokens;
     if (tokens.size() < static_cast<size_t>(m)) return out;
+    // The window hashes first, so that the filter words they test can be
+    // fetched ahead: the filter is megabytes, and waiting for each word in
+    // turn was most of this loop.
+    const size_t count = tokens.size() - m + 1;
+    hashes_.resize(count);
     RollingWindows windows(tokens, m);
+    for (size_t i = 0; i < count; ++i) hashes_[i] = windows.Next(i);
+    constexpr size_t kAhead = 8;
+    if (!filter_.empty()) {
+      for (size_t i = 0; i < std::min(count, kAhead); ++i) {
+        __builtin_prefetch(&filter_[(hashes_[i] & filter_mask_) >> 6]);
+      }
+    }
     const Entry* previous = nullptr;  // entry of window i - 1, if repeated
     size_t blocked_until = 0;  // words before this are in a passage already
-    for (size_t i = 0; i + m <= tokens.size(); ++i) {
-      const uint64_t h = windows.Next(i);
+    for (size_t i = 0; i < count; ++i) {
+      const uint64_t h = hashes_[i];
+      if (!filter_.empty() && i + kAhead < count) {
+        __builtin_prefetch(&filter_[(hashes_[i + kAhead] & filter_mask_) >> 6]);
+      }
       Entry* e = nullptr;
       // Most windows occur once: a bit array eight times the size of the
       // table answers "not repeated" for them without a hash-table probe.
@@ -301,6 +316,7 @@ class PassageFinder::Impl {
   std::vector<Entry> entries_;
   absl::flat_hash_map<uint64_t, uint32_t> table_;  // window hash -> entry
   std::vector<uint64_t> filter_;                   // one bit per table hash
+  std::vector<uint64_t> hashes_;                   // Find's window hashes
   uint64_t filter_mask_ = 0;
   PassageStats stats_;
 };
