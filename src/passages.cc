@@ -1,10 +1,6 @@
 #include "newsdedup/passages.h"
 
 #include <algorithm>
-#include <memory>
-#include <queue>
-#include <thread>
-#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -84,89 +80,32 @@ class RollingWindows {
 
 class PassageFinder::Impl {
  public:
-  explicit Impl(const PassageOptions& options) : options_(options) {
-    for (int t = 0; t < options_.threads; ++t) {
-      shards_.push_back(std::make_unique<internal::SortedRuns<Record>>(
-          SortOptions(options_)));
-    }
-  }
+  explicit Impl(const PassageOptions& options)
+      : options_(options), records_(options.threads, SortOptions(options)) {}
 
   absl::Status Add(int shard, uint32_t ordinal,
                    absl::Span<const Token> tokens) {
     const int m = options_.min_tokens;
     if (tokens.size() < static_cast<size_t>(m)) return absl::OkStatus();
-    internal::SortedRuns<Record>& records = *shards_[shard];
     RollingWindows windows(tokens, m);
     for (size_t i = 0; i + m <= tokens.size(); ++i) {
       absl::Status s =
-          records.Add({windows.Next(i), (uint64_t{ordinal} << 32) | i});
+          records_.Add(shard, {windows.Next(i), (uint64_t{ordinal} << 32) | i});
       if (!s.ok()) return s;
     }
     return absl::OkStatus();
   }
 
   absl::Status Finish() {
-    // Each shard sorts its records (the shards side by side, the threads
-    // shared among those that hold records), then the shards are merged.
-    std::vector<internal::SortedRuns<Record>*> used;
-    for (auto& shard : shards_) {
-      if (shard->stats().records > 0) used.push_back(shard.get());
-    }
-    const int per_shard = std::max<int>(
-        1, options_.threads / std::max<int>(1, static_cast<int>(used.size())));
-    std::vector<absl::Status> status(used.size());
-    std::vector<std::thread> pool;
-    for (size_t k = 0; k < used.size(); ++k) {
-      used[k]->set_threads(per_shard);
-      if (k + 1 < used.size()) {
-        pool.emplace_back([&, k]() { status[k] = used[k]->Finish(); });
-      } else {
-        status[k] = used[k]->Finish();
-      }
-    }
-    for (std::thread& t : pool) t.join();
-    for (const absl::Status& s : status) {
-      if (!s.ok()) return s;
-    }
-    using Head = std::pair<Record, size_t>;  // record, shard
-    auto later = [](const Head& a, const Head& b) { return b.first < a.first; };
-    std::priority_queue<Head, std::vector<Head>, decltype(later)> heap(later);
-    for (size_t k = 0; used.size() > 2 && k < used.size(); ++k) {
-      Record head;
-      if (used[k]->Next(&head)) heap.push({head, k});
-    }
+    absl::Status s = records_.Finish(options_.threads);
+    if (!s.ok()) return s;
     // Records come sorted by (hash, position): the first of a hash group is
     // the window's first occurrence in input order.
     bool have_group = false;
     Record group_first{};
     uint32_t group_count = 0;
-    // Two shards (two threads) are merged by comparing their heads, more
-    // through a heap.
-    Record head[2];
-    bool has[2] = {false, false};
-    if (used.size() == 2) {
-      has[0] = used[0]->Next(&head[0]);
-      has[1] = used[1]->Next(&head[1]);
-    }
-    auto next_record = [&](Record* out) {
-      if (used.size() == 1) return used[0]->Next(out);
-      if (used.size() == 2) {
-        if (!has[0] && !has[1]) return false;
-        const int k = !has[0] || (has[1] && head[1] < head[0]) ? 1 : 0;
-        *out = head[k];
-        has[k] = used[k]->Next(&head[k]);
-        return true;
-      }
-      if (heap.empty()) return false;
-      const size_t from = heap.top().second;
-      *out = heap.top().first;
-      heap.pop();
-      Record next;
-      if (used[from]->Next(&next)) heap.push({next, from});
-      return true;
-    };
     Record rec;
-    while (next_record(&rec)) {
+    while (records_.Next(&rec)) {
       if (have_group && rec.hash == group_first.hash) {
         ++group_count;
         continue;
@@ -177,14 +116,12 @@ class PassageFinder::Impl {
       have_group = true;
     }
     if (have_group && group_count >= 2) Keep(group_first, group_count);
-    for (auto& shard : shards_) {
-      shard->Release();
-      const internal::SortedRunsStats& sorted = shard->stats();
-      stats_.windows += sorted.records;
-      stats_.runs_spilled += sorted.runs_spilled;
-      stats_.bytes_spilled += sorted.bytes_spilled;
-      stats_.peak_record_bytes += sorted.peak_buffer_bytes;
-    }
+    records_.Release();
+    const internal::SortedRunsStats sorted = records_.stats();
+    stats_.windows = sorted.records;
+    stats_.runs_spilled = sorted.runs_spilled;
+    stats_.bytes_spilled = sorted.bytes_spilled;
+    stats_.peak_record_bytes = sorted.peak_buffer_bytes;
     BuildFilter();
     stats_.repeated_windows = table_.size();
     stats_.table_bytes = entries_.capacity() * sizeof(Entry) +
@@ -301,18 +238,15 @@ class PassageFinder::Impl {
 
   static internal::SortedRunsOptions SortOptions(const PassageOptions& o) {
     internal::SortedRunsOptions out;
-    // The budget is shared by the shards; records spilled while adding are
-    // sorted on the adding thread alone.
-    out.memory_limit = std::max<uint64_t>(
-        sizeof(Record), o.memory_limit / static_cast<uint64_t>(o.threads));
+    out.memory_limit = o.memory_limit;  // shared by the shards
     out.temp_dir = o.temp_dir;
     out.tag = "passages";
-    out.threads = 1;
     return out;
   }
 
   PassageOptions options_;
-  std::vector<std::unique_ptr<internal::SortedRuns<Record>>> shards_;
+  // One shard per thread that adds records.
+  internal::SortedShards<Record> records_;
   std::vector<Entry> entries_;
   absl::flat_hash_map<uint64_t, uint32_t> table_;  // window hash -> entry
   std::vector<uint64_t> filter_;                   // one bit per table hash

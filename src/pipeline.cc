@@ -131,7 +131,6 @@ struct UnitSketch {
 
 struct DocumentSketch {
   std::vector<UnitSketch> units;  // sorted by (field, begin)
-  std::vector<Token> tokens;      // of the text field, for the token sink
   // Shingle fingerprints (the high 32 bits of each shingle hash, the value
   // MinHash sees), in shingle order, per paragraph unit: half the memory of the
   // full hashes, and a false match between two paragraphs' fingerprints has
@@ -343,7 +342,6 @@ class Scanner::Impl {
 
   const ScanStats& stats() const { return stats_; }
 
-  void set_token_sink(TokenSink sink) { token_sink_ = std::move(sink); }
   void set_sharded_token_sink(ShardedTokenSink sink) {
     sharded_sink_ = std::move(sink);
   }
@@ -352,7 +350,8 @@ class Scanner::Impl {
   // ---- Parallel stage: one document at a time, no shared writes. ----
 
   struct Scratch {
-    std::vector<Token> tokens;
+    std::vector<Token> tokens;  // of the text field; the token sink's after
+                                // SketchDocument
     std::vector<Token> title_tokens;
     std::vector<uint64_t> shingles;
     std::vector<uint32_t> signature;
@@ -519,7 +518,7 @@ class Scanner::Impl {
     out->title_words.clear();
     out->title_tail_words = 0;
     out->title_tail_hash = 0;
-    std::vector<Token>& tokens = out->tokens;
+    std::vector<Token>& tokens = scratch->tokens;
     tokens.clear();
     Tokenize(doc.text, 0, &tokens);
 
@@ -612,7 +611,7 @@ class Scanner::Impl {
       SketchDocument(batch->docs[i], &scratch, &batch->sketches[i]);
       if (sharded_sink_) {
         sharded_sink_(shard, batch->first_ordinal + static_cast<uint32_t>(i),
-                      batch->sketches[i].tokens);
+                      scratch.tokens);
       }
     }
   }
@@ -682,7 +681,6 @@ class Scanner::Impl {
 
   void Match(const Document& doc, const DocumentSketch& sketch) {
     const uint32_t doc_index = static_cast<uint32_t>(doc_ids_.size());
-    if (token_sink_) token_sink_(doc_index, sketch.tokens);
     doc_ids_.push_back(doc.id);
     doc_sites_.push_back(SiteId(doc.site));
     ++stats_.documents;
@@ -846,9 +844,7 @@ class Scanner::Impl {
             candidates.push_back(near_titles[e]);
           }
         }
-        std::sort(candidates.begin(), candidates.end());
-        candidates.erase(std::unique(candidates.begin(), candidates.end()),
-                         candidates.end());
+        SortedUnique(&candidates);
         for (uint32_t c : candidates) {
           const absl::Span<const uint64_t> other = TitleWords(titles_[c]);
           if (WithinOneWordEdit(words, other) &&
@@ -1177,7 +1173,6 @@ class Scanner::Impl {
   }
 
   ScanOptions options_;
-  TokenSink token_sink_;
   Scanner::ShardedTokenSink sharded_sink_;
   uint32_t added_ = 0;  // documents added so far
   MinHasher hasher_;
@@ -1253,9 +1248,6 @@ void Scanner::ForEachSpan(
 const ScanStats& Scanner::stats() const { return impl_->stats(); }
 void Scanner::SetShardedTokenSink(ShardedTokenSink sink) {
   impl_->set_sharded_token_sink(std::move(sink));
-}
-void Scanner::SetTokenSink(TokenSink sink) {
-  impl_->set_token_sink(std::move(sink));
 }
 const char* Scanner::SimdTarget() { return MinHasher::TargetName(); }
 

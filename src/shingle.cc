@@ -28,6 +28,11 @@ void SortedUnique(std::vector<uint64_t>* hashes) {
   hashes->erase(std::unique(hashes->begin(), hashes->end()), hashes->end());
 }
 
+void SortedUnique(std::vector<uint32_t>* hashes) {
+  std::sort(hashes->begin(), hashes->end());
+  hashes->erase(std::unique(hashes->begin(), hashes->end()), hashes->end());
+}
+
 uint64_t SequenceHash(absl::Span<const Token> tokens) {
   uint64_t h = 0x9AE16A3B2F90404FULL ^ tokens.size();
   for (const Token& t : tokens) h = CombineOrdered(h, t.hash);

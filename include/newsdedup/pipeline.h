@@ -141,11 +141,6 @@ struct ScanStats {
                                // written to disk
 };
 
-// Receives each document's text tokens in input order (document ordinal,
-// tokens), on the thread that calls Add/Finish.
-using TokenSink =
-    std::function<void(uint32_t ordinal, absl::Span<const Token> tokens)>;
-
 class Scanner {
  public:
   // Errors: invalid options.
@@ -166,10 +161,6 @@ class Scanner {
   void ForEachSpan(const std::function<void(const SpanRecord&)>& fn) const;
 
   const ScanStats& stats() const;
-
-  // Hands every document's tokens to `sink` as matching reaches it (for
-  // stages that reuse them, like PassageFinder::Add). Set before Add().
-  void SetTokenSink(TokenSink sink);
 
   // Hands every document's tokens to `sink` as soon as the document is
   // sketched, on the thread that sketched it: `shard` in [0, threads) names

@@ -26,6 +26,7 @@ void ShingleHashes(absl::Span<const Token> tokens, int size,
 
 // Sorts `*hashes` and removes repeats, turning a shingle sequence into a set.
 void SortedUnique(std::vector<uint64_t>* hashes);
+void SortedUnique(std::vector<uint32_t>* hashes);
 
 // Hash of the whole token sequence (normalized text): equal for texts that
 // differ only in case, Unicode normalization, punctuation or spacing.

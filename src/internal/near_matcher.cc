@@ -18,7 +18,8 @@ namespace newsdedup {
 namespace internal {
 
 // Each paragraph's facts and fingerprints, appended in input order as
-// 32-bit words: facts (low, high), count, fingerprints. The buffer goes to
+// 32-bit words: facts (low, high), fingerprints (the count is the distance
+// to the next record's offset). The buffer goes to
 // a temporary file whenever it reaches its budget; once anything is on
 // disk, Seal writes the rest and records are read back with pread (the page
 // cache keeps what fits, without counting as this process's memory).
@@ -32,7 +33,7 @@ class NearMatcher::FingerprintStore {
   }
 
   absl::Status Append(uint64_t facts, absl::Span<const uint32_t> fp) {
-    const size_t need = 3 + fp.size();
+    const size_t need = 2 + fp.size();
     if (!buffer_.empty() && buffer_.size() + need > limit_words_) {
       absl::Status s = Flush();
       if (!s.ok()) return s;
@@ -45,7 +46,6 @@ class NearMatcher::FingerprintStore {
     offsets_.push_back(base_ + buffer_.size());
     buffer_.push_back(static_cast<uint32_t>(facts));
     buffer_.push_back(static_cast<uint32_t>(facts >> 32));
-    buffer_.push_back(static_cast<uint32_t>(fp.size()));
     buffer_.insert(buffer_.end(), fp.begin(), fp.end());
     return absl::OkStatus();
   }
@@ -66,12 +66,11 @@ class NearMatcher::FingerprintStore {
                    std::vector<uint32_t>* fp) const {
     const uint64_t begin = offsets_[r];
     const uint64_t words = offsets_[r + 1] - begin;
-    std::vector<uint32_t>* scratch = fp;
     if (file_ == nullptr) {
-      scratch->assign(buffer_.begin() + begin, buffer_.begin() + begin + words);
+      fp->assign(buffer_.begin() + begin, buffer_.begin() + begin + words);
     } else {
-      scratch->resize(words);
-      char* out = reinterpret_cast<char*>(scratch->data());
+      fp->resize(words);
+      char* out = reinterpret_cast<char*>(fp->data());
       size_t left = words * 4;
       off_t at = static_cast<off_t>(begin * 4);
       while (left > 0) {
@@ -86,12 +85,11 @@ class NearMatcher::FingerprintStore {
         at += got;
       }
     }
-    *facts = (*scratch)[0] | uint64_t{(*scratch)[1]} << 32;
+    *facts = (*fp)[0] | uint64_t{(*fp)[1]} << 32;
     // Sorted here rather than when sketched: most paragraphs are never
     // verified.
-    fp->erase(fp->begin(), fp->begin() + 3);
-    std::sort(fp->begin(), fp->end());
-    fp->erase(std::unique(fp->begin(), fp->end()), fp->end());
+    fp->erase(fp->begin(), fp->begin() + 2);
+    SortedUnique(fp);
     return absl::OkStatus();
   }
 
@@ -106,12 +104,9 @@ class NearMatcher::FingerprintStore {
     if (file_ == nullptr) {
       path_ = absl::StrCat(temp_dir_, "/newsdedup-fingerprints-", getpid(), "-",
                            reinterpret_cast<uintptr_t>(this), ".bin");
-      file_ = std::fopen(path_.c_str(), "w+b");
-      if (file_ == nullptr) {
-        return absl::PermissionDeniedError(absl::StrCat(
-            path_, ": cannot write fingerprints: ", std::strerror(errno)));
-      }
-      std::remove(path_.c_str());  // the handle keeps it; see SortedRuns
+      absl::StatusOr<FILE*> file = CreateScratchFile(path_, "fingerprints");
+      if (!file.ok()) return file.status();
+      file_ = *file;
     }
     if (std::fwrite(buffer_.data(), 4, buffer_.size(), file_) !=
             buffer_.size() ||
@@ -272,7 +267,8 @@ absl::Status NearMatcher::Verify(SortedRuns<uint64_t>* pairs,
   std::vector<uint32_t> earlier;  // the chunk's candidates, by group
   std::vector<Verdict> guesses;
   std::vector<Group> groups;
-  std::vector<uint32_t> firsts, own, other;
+  Scratch settle;  // for settling, on this thread
+  std::vector<uint32_t>& firsts = settle.firsts;
   uint64_t pair;
   bool have = pairs->Next(&pair);
   while (have) {
@@ -300,8 +296,7 @@ absl::Status NearMatcher::Verify(SortedRuns<uint64_t>* pairs,
             const uint32_t c = earlier[k];
             guess.push_back(c < chunk_start ? lead[c] : c);
           }
-          std::sort(guess.begin(), guess.end());
-          guess.erase(std::unique(guess.begin(), guess.end()), guess.end());
+          SortedUnique(&guess);
           uint64_t facts = 0;
           absl::Status st = store_->Get(g.q, &facts, &scratch->own);
           for (size_t k = 0; st.ok() && k < guess.size(); ++k) {
@@ -319,8 +314,7 @@ absl::Status NearMatcher::Verify(SortedRuns<uint64_t>* pairs,
       for (uint32_t k = g.begin; k < g.end; ++k) {
         firsts.push_back(lead[earlier[k]]);
       }
-      std::sort(firsts.begin(), firsts.end());
-      firsts.erase(std::unique(firsts.begin(), firsts.end()), firsts.end());
+      SortedUnique(&firsts);
       const Verdict* guess = guesses.data() + g.begin;
       const Verdict* guess_end = guess + g.guessed;
       bool loaded = false;
@@ -334,12 +328,13 @@ absl::Status NearMatcher::Verify(SortedRuns<uint64_t>* pairs,
         } else {
           // The guess took a candidate for a first that is not.
           if (!loaded) {
-            s = store_->Get(g.q, &facts, &own);
+            s = store_->Get(g.q, &facts, &settle.own);
             if (!s.ok()) return s;
             loaded = true;
           }
           v.first = c;
-          s = Check(own, facts, c, &other, &v.similarity, &v.match);
+          s = Check(settle.own, facts, c, &settle.other, &v.similarity,
+                    &v.match);
           if (!s.ok()) return s;
         }
         if (v.match) {

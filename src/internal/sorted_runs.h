@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <queue>
 #include <string>
 #include <thread>
@@ -36,6 +37,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 
 namespace newsdedup {
@@ -73,6 +75,20 @@ inline void AdviseHugePages(const void* data, size_t bytes) {
   if (end > begin) {
     madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
   }
+}
+
+// Creates `path` for writing and reading back and unlinks it at once: the
+// open handle keeps the data, and nothing is left behind however the
+// process ends. `what` names the contents in the error.
+inline absl::StatusOr<FILE*> CreateScratchFile(const std::string& path,
+                                               const char* what) {
+  FILE* f = std::fopen(path.c_str(), "w+b");
+  if (f == nullptr) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        path, ": cannot write ", what, ": ", std::strerror(errno)));
+  }
+  std::remove(path.c_str());
+  return f;
 }
 
 // Plain 64-bit keys sort by themselves.
@@ -322,14 +338,9 @@ class SortedRuns {
     run->path = absl::StrCat(
         options_.temp_dir, "/newsdedup-", options_.tag, "-", getpid(), "-",
         reinterpret_cast<uintptr_t>(this), "-", files_made_++, ".run");
-    run->file = std::fopen(run->path.c_str(), "w+b");
-    if (run->file == nullptr) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          run->path, ": cannot write a sorted run: ", std::strerror(errno)));
-    }
-    // Unlinked at once: the open handle keeps the data, and nothing is
-    // left behind however the process ends.
-    std::remove(run->path.c_str());
+    absl::StatusOr<FILE*> file = CreateScratchFile(run->path, "a sorted run");
+    if (!file.ok()) return file.status();
+    run->file = *file;
     if (std::fwrite(kMagic, 1, sizeof(kMagic), run->file) != sizeof(kMagic)) {
       return WriteError(*run);
     }
@@ -373,8 +384,10 @@ class SortedRuns {
     std::vector<T> chunk;
     chunk.reserve(kReadRecords);
     T record;
+    uint64_t records = 0;
     bool ok = s.ok();
     while (ok && MergeNext(&record)) {
+      ++records;
       chunk.push_back(record);
       if (chunk.size() == kReadRecords) {
         ok = std::fwrite(chunk.data(), sizeof(T), chunk.size(), merged.file) ==
@@ -393,14 +406,7 @@ class SortedRuns {
     if (merged.file != nullptr) runs_.push_back(std::move(merged));
     if (!s.ok()) return s;
     if (!ok) return WriteError(runs_.back());
-    uint64_t records = 0;
     // The merged run is written again: count its bytes as spilled too.
-    if (std::fseek(runs_.back().file, 0, SEEK_END) == 0) {
-      const long end = std::ftell(runs_.back().file);
-      if (end > static_cast<long>(sizeof(kMagic))) {
-        records = static_cast<uint64_t>(end - sizeof(kMagic)) / sizeof(T);
-      }
-    }
     stats_.bytes_spilled += records * sizeof(T);
     return absl::OkStatus();
   }
@@ -413,6 +419,115 @@ class SortedRuns {
   uint64_t files_made_ = 0;
   std::priority_queue<Head, std::vector<Head>, Later> heap_;
   SortedRunsStats stats_;
+};
+
+// Several SortedRuns filled side by side, one per adding thread, read back
+// as one sorted stream: the order does not depend on which shard a record
+// went to.
+template <typename T>
+class SortedShards {
+ public:
+  // `shards` >= 1; each shard buffers options.memory_limit / shards bytes
+  // and sorts what it spills on the adding thread alone.
+  SortedShards(int shards, SortedRunsOptions options) {
+    options.memory_limit = std::max<uint64_t>(
+        sizeof(T), options.memory_limit / static_cast<uint64_t>(shards));
+    options.threads = 1;
+    for (int k = 0; k < shards; ++k) {
+      shards_.push_back(std::make_unique<SortedRuns<T>>(options));
+    }
+  }
+
+  // Calls for different shards may run at once on different threads.
+  absl::Status Add(int shard, const T& record) {
+    return shards_[shard]->Add(record);
+  }
+
+  // Sorts the shards that hold records side by side, `threads` shared
+  // among them; Next then returns all records in ascending order.
+  absl::Status Finish(int threads) {
+    for (auto& shard : shards_) {
+      if (shard->stats().records > 0) used_.push_back(shard.get());
+    }
+    const int per_shard = std::max<int>(
+        1, threads / std::max<int>(1, static_cast<int>(used_.size())));
+    std::vector<absl::Status> status(used_.size());
+    std::vector<std::thread> pool;
+    for (size_t k = 0; k < used_.size(); ++k) {
+      used_[k]->set_threads(per_shard);
+      if (k + 1 < used_.size()) {
+        pool.emplace_back([&, k]() { status[k] = used_[k]->Finish(); });
+      } else {
+        status[k] = used_[k]->Finish();
+      }
+    }
+    for (std::thread& t : pool) t.join();
+    for (const absl::Status& s : status) {
+      if (!s.ok()) return s;
+    }
+    // One or two shards (one or two threads) are read by comparing heads,
+    // more through a heap.
+    for (size_t k = 0; k < used_.size(); ++k) {
+      T head;
+      if (!used_[k]->Next(&head)) continue;
+      if (used_.size() <= 2) {
+        head_[k] = head;
+        has_[k] = true;
+      } else {
+        heap_.push({head, k});
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  bool Next(T* out) {
+    if (used_.size() <= 2) {
+      if (!has_[0] && !has_[1]) return false;
+      const size_t k = !has_[0] || (has_[1] && head_[1] < head_[0]) ? 1 : 0;
+      *out = head_[k];
+      has_[k] = used_[k]->Next(&head_[k]);
+      return true;
+    }
+    if (heap_.empty()) return false;
+    const size_t from = heap_.top().second;
+    *out = heap_.top().first;
+    heap_.pop();
+    T next;
+    if (used_[from]->Next(&next)) heap_.push({next, from});
+    return true;
+  }
+
+  // Frees the in-memory buffers (after the last Next).
+  void Release() {
+    for (auto& shard : shards_) shard->Release();
+  }
+
+  // The shards' statistics summed.
+  SortedRunsStats stats() const {
+    SortedRunsStats sum;
+    for (const auto& shard : shards_) {
+      const SortedRunsStats& s = shard->stats();
+      sum.records += s.records;
+      sum.runs_spilled += s.runs_spilled;
+      sum.bytes_spilled += s.bytes_spilled;
+      sum.peak_buffer_bytes += s.peak_buffer_bytes;
+    }
+    return sum;
+  }
+
+ private:
+  using Head = std::pair<T, size_t>;  // record, shard
+  struct Later {
+    bool operator()(const Head& a, const Head& b) const {
+      return b.first < a.first;
+    }
+  };
+
+  std::vector<std::unique_ptr<SortedRuns<T>>> shards_;
+  std::vector<SortedRuns<T>*> used_;  // those holding records
+  T head_[2];
+  bool has_[2] = {false, false};
+  std::priority_queue<Head, std::vector<Head>, Later> heap_;
 };
 
 }  // namespace internal
