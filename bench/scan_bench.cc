@@ -26,11 +26,14 @@
 #include <utility>
 #include <vector>
 
+#include "newsdedup/boilerplate.h"
+#include "newsdedup/caption.h"
 #include "newsdedup/document.h"
 #include "newsdedup/passages.h"
 #include "newsdedup/pipeline.h"
 #include "newsdedup/reader.h"
 #include "newsdedup/report.h"
+#include "newsdedup/segment.h"
 #include "newsdedup/tokenize.h"
 
 namespace newsdedup {
@@ -122,6 +125,83 @@ void BM_Reader_Reuters(benchmark::State& state) {
   state.counters["records"] = static_cast<double>(records);
 }
 BENCHMARK(BM_Reader_Reuters)->Iterations(1)->Unit(benchmark::kSecond);
+
+// The Reuters text fields, read once and kept for the stage benchmarks.
+const std::vector<std::string>* ReutersTexts(benchmark::State& state) {
+  static const std::vector<std::string>* texts = nullptr;
+  if (texts != nullptr) return texts;
+  const std::string path = ReutersPath(state);
+  if (path.empty()) return nullptr;
+  auto reader = Reader::Open({path}, ReaderOptions(), nullptr);
+  if (!reader.ok()) {
+    state.SkipWithError(reader.status().ToString().c_str());
+    return nullptr;
+  }
+  auto* out = new std::vector<std::string>();
+  Document doc;
+  while (true) {
+    absl::StatusOr<bool> more = (*reader)->Next(&doc);
+    if (!more.ok() || !*more) break;
+    out->push_back(std::move(doc.text));
+  }
+  texts = out;
+  return texts;
+}
+
+// One stage of the scan's per-paragraph work over the Reuters text, in
+// memory (no reading): 0 segmenting into paragraphs, 1 tokenizing and
+// hashing words, 2 the boilerplate rules, 3 the caption patterns. Bytes
+// are text bytes; the counter "found" keeps each stage honest.
+void BM_Stage_Reuters(benchmark::State& state) {
+  const std::vector<std::string>* texts = ReutersTexts(state);
+  if (texts == nullptr) return;
+  auto rules = BoilerplateRules::BuiltIn();
+  auto captions = CaptionFinder::Create();
+  if (!rules.ok() || !captions.ok()) {
+    state.SkipWithError("cannot build the rules or captions");
+    return;
+  }
+  std::vector<std::vector<ByteRange>> paragraphs;
+  for (const std::string& t : *texts) {
+    paragraphs.push_back(SegmentParagraphs(t, {}));
+  }
+  uint64_t bytes = 0, found = 0;
+  std::vector<Token> tokens;
+  for (auto _ : state) {
+    bytes = found = 0;
+    for (size_t d = 0; d < texts->size(); ++d) {
+      const std::string_view text((*texts)[d]);
+      bytes += text.size();
+      switch (state.range(0)) {
+        case 0:
+          found += SegmentParagraphs(text, {}).size();
+          break;
+        case 1:
+          tokens.clear();
+          Tokenize(text, 0, &tokens);
+          found += tokens.size();
+          break;
+        default:
+          for (const ByteRange& p : paragraphs[d]) {
+            const std::string_view para = text.substr(p.begin, p.end - p.begin);
+            found += state.range(0) == 2 ? rules->MatchAll(para).size()
+                                         : captions->Find(para).size();
+          }
+      }
+    }
+    benchmark::DoNotOptimize(found);
+  }
+  static const char* const kNames[] = {"segment", "tokenize", "rules",
+                                       "captions"};
+  state.SetLabel(kNames[state.range(0)]);
+  state.SetBytesProcessed(static_cast<int64_t>(bytes) *
+                          static_cast<int64_t>(state.iterations()));
+  state.counters["found"] = static_cast<double>(found);
+}
+BENCHMARK(BM_Stage_Reuters)
+    ->ArgName("stage")
+    ->DenseRange(0, 3)
+    ->Unit(benchmark::kMillisecond);
 
 // Exact repeated passages (issue 4) over Reuters, as `newsdedup scan` runs
 // them: pass 1 reads, tokenizes and records every 10-word window; pass 2

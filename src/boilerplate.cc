@@ -1,8 +1,11 @@
 #include "newsdedup/boilerplate.h"
 
 #include <re2/re2.h>
+#include <re2/set.h>
 
+#include <algorithm>
 #include <fstream>
+#include <mutex>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -13,6 +16,15 @@ struct BoilerplateRules::Rule {
   bool line;  // true: `line` rule; false: `trailer` rule
   std::string name;
   std::unique_ptr<RE2> regex;
+};
+
+// All line rules, and all trailer rules, in one RE2::Set each: one pass
+// over a paragraph says which rules match at all (almost always none), so
+// that only those run on their own to find where. Built on first use.
+struct BoilerplateRules::Prefilter {
+  std::once_flag built;
+  std::unique_ptr<RE2::Set> line, trailer;        // null: check every rule
+  std::vector<size_t> line_rules, trailer_rules;  // set index -> rule
 };
 
 namespace {
@@ -78,7 +90,19 @@ constexpr BuiltInRule kBuiltIn[] = {
 
 }  // namespace
 
-BoilerplateRules::BoilerplateRules() = default;
+namespace {
+
+RE2::Options RuleOptions() {
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_encoding(RE2::Options::EncodingUTF8);
+  return options;
+}
+
+}  // namespace
+
+BoilerplateRules::BoilerplateRules()
+    : prefilter_(std::make_unique<Prefilter>()) {}
 BoilerplateRules::BoilerplateRules(BoilerplateRules&&) noexcept = default;
 BoilerplateRules& BoilerplateRules::operator=(BoilerplateRules&&) noexcept =
     default;
@@ -102,9 +126,7 @@ absl::Status BoilerplateRules::Add(std::string_view kind, std::string_view name,
         "unknown rule kind \"", std::string(kind), "\" (use line or trailer)"));
   }
   if (name.empty()) return absl::InvalidArgumentError("rule without a name");
-  RE2::Options options;
-  options.set_log_errors(false);
-  options.set_encoding(RE2::Options::EncodingUTF8);
+  const RE2::Options options = RuleOptions();
   // Line rules are anchored at the start, trailer rules at the end: with
   // the `$` inside the pattern, the search finds the occurrence that ends the
   // paragraph even when the regex also matches earlier in it.
@@ -122,7 +144,31 @@ absl::Status BoilerplateRules::Add(std::string_view kind, std::string_view name,
   rule->name = std::string(name);
   rule->regex = std::move(re);
   rules_.push_back(std::move(rule));
+  prefilter_ = std::make_unique<Prefilter>();
   return absl::OkStatus();
+}
+
+const BoilerplateRules::Prefilter* BoilerplateRules::GetPrefilter() const {
+  if (prefilter_ == nullptr) return nullptr;  // moved from
+  // Add() is not called while rules are matched (it replaces the
+  // prefilter); matching threads build it once.
+  Prefilter& p = *prefilter_;
+  std::call_once(p.built, [this, &p]() {
+    auto line = std::make_unique<RE2::Set>(RuleOptions(), RE2::ANCHOR_START);
+    auto trailer = std::make_unique<RE2::Set>(RuleOptions(), RE2::UNANCHORED);
+    bool ok = true;
+    for (size_t i = 0; i < rules_.size() && ok; ++i) {
+      const bool is_line = rules_[i]->line;
+      ok = (is_line ? *line : *trailer)
+               .Add(rules_[i]->regex->pattern(), nullptr) >= 0;
+      (is_line ? p.line_rules : p.trailer_rules).push_back(i);
+    }
+    if (ok && line->Compile() && trailer->Compile()) {
+      p.line = std::move(line);
+      p.trailer = std::move(trailer);
+    }
+  });
+  return &p;
 }
 
 absl::Status BoilerplateRules::AddFromFile(const std::string& path) {
@@ -158,21 +204,50 @@ absl::Status BoilerplateRules::AddFromFile(const std::string& path) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The rules of one kind (indices into the rules, in order) that may match
+// `text`: those `set` reports, or all of them without a set or when it gave
+// up (its DFA ran out of memory).
+void Candidates(const RE2::Set* set, const std::vector<size_t>& rules,
+                std::string_view text, std::vector<size_t>* out) {
+  out->clear();
+  if (set != nullptr) {
+    thread_local std::vector<int> hits;
+    hits.clear();
+    RE2::Set::ErrorInfo error{};
+    if (set->Match(re2::StringPiece(text.data(), text.size()), &hits, &error) ||
+        error.kind == RE2::Set::kNoError) {
+      std::sort(hits.begin(), hits.end());
+      for (int h : hits) out->push_back(rules[static_cast<size_t>(h)]);
+      return;
+    }
+  }
+  out->assign(rules.begin(), rules.end());
+}
+
+}  // namespace
+
 std::vector<BoilerplateMatch> BoilerplateRules::MatchAll(
     std::string_view paragraph) const {
   std::vector<BoilerplateMatch> out;
+  const Prefilter* prefilter = GetPrefilter();
+  if (prefilter == nullptr) return out;
+  thread_local std::vector<size_t> candidates;
   const re2::StringPiece text(paragraph.data(), paragraph.size());
   // A line rule covers the paragraph's first line.
-  for (const auto& rule : rules_) {
-    if (!rule->line) continue;
-    if (RE2::PartialMatch(text, *rule->regex)) {
+  Candidates(prefilter->line.get(), prefilter->line_rules, paragraph,
+             &candidates);
+  for (size_t i : candidates) {
+    const Rule& rule = *rules_[i];
+    if (RE2::PartialMatch(text, *rule.regex)) {
       size_t end = paragraph.find('\n');
       if (end == std::string_view::npos) end = paragraph.size();
       while (end > 0 &&
              (paragraph[end - 1] == ' ' || paragraph[end - 1] == '\r' ||
               paragraph[end - 1] == '\t'))
         --end;
-      out.push_back({{0, static_cast<uint32_t>(end)}, rule->name});
+      out.push_back({{0, static_cast<uint32_t>(end)}, rule.name});
       if (end == paragraph.size()) return out;
       break;
     }
@@ -185,11 +260,15 @@ std::vector<BoilerplateMatch> BoilerplateRules::MatchAll(
   while (tail < paragraph.size() &&
          (static_cast<unsigned char>(paragraph[tail]) & 0xC0) == 0x80)
     ++tail;
-  for (const auto& rule : rules_) {
-    if (rule->line) continue;
+  // The set sees the paragraph only when the search starts at its start: a
+  // rule's `^` or `\b` must see the bytes before the tail.
+  Candidates(nullptr,
+             prefilter->trailer_rules, paragraph, &candidates);
+  for (size_t i : candidates) {
+    const Rule& rule = *rules_[i];
     re2::StringPiece match;
-    if (rule->regex->Match(text, tail, text.size(), RE2::UNANCHORED, &match,
-                           1) &&
+    if (rule.regex->Match(text, tail, text.size(), RE2::UNANCHORED, &match,
+                          1) &&
         match.data() + match.size() == text.data() + text.size()) {
       uint32_t begin = static_cast<uint32_t>(match.data() - text.data());
       // Leading whitespace of the match is not part of the trailer.
@@ -199,7 +278,7 @@ std::vector<BoilerplateMatch> BoilerplateRules::MatchAll(
         ++begin;
       if (begin < line_end) continue;
       uint32_t end = static_cast<uint32_t>(paragraph.size());
-      if (begin < end) out.push_back({{begin, end}, rule->name});
+      if (begin < end) out.push_back({{begin, end}, rule.name});
       break;
     }
   }

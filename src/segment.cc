@@ -3,6 +3,10 @@
 #include <array>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "internal/spaces.h"
 
 namespace newsdedup {
@@ -24,6 +28,46 @@ inline bool IsAsciiSpace(unsigned char c) {
 }
 
 using internal::UnicodeSpaceLength;
+
+// First position at or after `i` that the segmenter must look at: a line
+// break or other ASCII space, a lead byte of a Unicode space (C2, E2, E3),
+// or a space followed by a space or a line break. A single space inside a
+// line changes nothing (only two in a row can end a paragraph). SSE2 (the
+// x86-64 baseline, so no dispatch) checks 16 bytes at a time.
+inline size_t PlainRunEnd(const unsigned char* p, size_t i, size_t n) {
+#if defined(__SSE2__)
+  const __m128i below_tab = _mm_set1_epi8('\t' - 1);
+  const __m128i above_cr = _mm_set1_epi8('\r' + 1);
+  const __m128i space = _mm_set1_epi8(' ');
+  const __m128i newline = _mm_set1_epi8('\n');
+  const __m128i c2 = _mm_set1_epi8(static_cast<char>(0xC2));
+  const __m128i e2 = _mm_set1_epi8(static_cast<char>(0xE2));
+  const __m128i e3 = _mm_set1_epi8(static_cast<char>(0xE3));
+  while (i + 17 <= n) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i next =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 1));
+    // Signed compares: bytes >= 0x80 are negative, outside \t..\r.
+    const __m128i control = _mm_and_si128(_mm_cmpgt_epi8(v, below_tab),
+                                          _mm_cmplt_epi8(v, above_cr));
+    const __m128i lead = _mm_or_si128(
+        _mm_cmpeq_epi8(v, c2),
+        _mm_or_si128(_mm_cmpeq_epi8(v, e2), _mm_cmpeq_epi8(v, e3)));
+    const __m128i double_space = _mm_and_si128(
+        _mm_cmpeq_epi8(v, space), _mm_or_si128(_mm_cmpeq_epi8(next, space),
+                                               _mm_cmpeq_epi8(next, newline)));
+    const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_or_si128(control, _mm_or_si128(lead, double_space))));
+    if (mask != 0) return i + static_cast<size_t>(__builtin_ctz(mask));
+    i += 16;
+  }
+#endif
+  while (i < n && (kPlain[p[i]] || (p[i] == ' ' && i + 1 < n &&
+                                    p[i + 1] != ' ' && p[i + 1] != '\n'))) {
+    ++i;
+  }
+  return i;
+}
 
 // True if the byte before `end` (skipping closing quotes and brackets) is
 // sentence-final punctuation.
@@ -157,12 +201,7 @@ std::vector<ByteRange> SegmentParagraphs(std::string_view text,
     ++i;
     // Fast path: run over bytes that can neither end a line nor start a
     // space (most of any text) without the per-byte checks above.
-    // A single space inside a line changes nothing either (only two in a
-    // row can end a paragraph).
-    while (i < n && (kPlain[p[i]] || (p[i] == ' ' && i + 1 < n &&
-                                      p[i + 1] != ' ' && p[i + 1] != '\n'))) {
-      ++i;
-    }
+    i = PlainRunEnd(p, i, n);
   }
   if (line_blank) {
     emit(para_begin, line_begin);

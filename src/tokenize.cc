@@ -212,6 +212,17 @@ inline bool IsAbbreviationStep(const unsigned char* p, size_t k, size_t n) {
          (k + 2 == n || p[k + 2] >= 0x80 || !kAsciiWord[p[k + 2]]);
 }
 
+// Appends a token field by field: a Token built on the stack and copied in
+// would be stored in two parts and reloaded whole, which stalls the load
+// (no store forwarding) on every word.
+inline void Emit(std::vector<Token>* out, size_t begin, size_t end,
+                 uint32_t base, uint64_t hash) {
+  Token& t = out->emplace_back();
+  t.begin = base + static_cast<uint32_t>(begin);
+  t.end = base + static_cast<uint32_t>(end);
+  t.hash = hash;
+}
+
 }  // namespace
 
 void Tokenize(std::string_view text, uint32_t base, std::vector<Token>* out) {
@@ -238,17 +249,14 @@ void Tokenize(std::string_view text, uint32_t base, std::vector<Token>* out) {
           letters[count++] = p[k + 1];
           k += 2;
         }
-        out->push_back({base + static_cast<uint32_t>(i),
-                        base + static_cast<uint32_t>(k),
-                        HashAsciiWord(letters, count)});
+        Emit(out, i, k, base, HashAsciiWord(letters, count));
         i = k;
         continue;
       }
       if (j == n || p[j] < 0x80) {
-        out->push_back(
-            {base + static_cast<uint32_t>(i), base + static_cast<uint32_t>(j),
+        Emit(out, i, j, base,
              (j - i <= 16 && i + 16 <= n) ? HashShortAsciiWord(p + i, j - i)
-                                          : HashAsciiWord(p + i, j - i)});
+                                          : HashAsciiWord(p + i, j - i));
         i = j;
         continue;
       }
@@ -297,9 +305,7 @@ void Tokenize(std::string_view text, uint32_t base, std::vector<Token>* out) {
       }
       j = word_end;
     }
-    out->push_back({base + static_cast<uint32_t>(i),
-                    base + static_cast<uint32_t>(j),
-                    HashUnicodeWord(text.substr(i, j - i))});
+    Emit(out, i, j, base, HashUnicodeWord(text.substr(i, j - i)));
     i = j;
   }
 }

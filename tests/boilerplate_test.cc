@@ -480,6 +480,28 @@ TEST(BoilerplateTest, AddFromFileMissingFile) {
   EXPECT_EQ(rules.size(), 0u);
 }
 
+// Line rules are screened together (one pass says which may match): the
+// earliest added rule that matches still wins, and a rule added after
+// matching has begun is screened too.
+TEST(BoilerplateTest, EarliestLineRuleWinsAndLaterRulesCount) {
+  BoilerplateRules rules = BoilerplateRules::Empty();
+  ASSERT_TRUE(rules.Add("line", "broad", "(?i)deals\\b").ok());
+  ASSERT_TRUE(rules.Add("line", "narrow", "(?i)deals:").ok());
+  const auto first = rules.Match("Deals: ferry tickets");
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->rule, "broad");
+  EXPECT_FALSE(rules.Match("Offers: ferry tickets").has_value());
+
+  ASSERT_TRUE(rules.Add("line", "offers", "(?i)offers:").ok());
+  const auto later = rules.Match("Offers: ferry tickets");
+  ASSERT_TRUE(later.has_value());
+  EXPECT_EQ(later->rule, "offers");
+  // Only the rule that matches at the start counts, wherever the others do.
+  const auto second = rules.Match("Offers: deals on ferry tickets");
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->rule, "offers");
+}
+
 TEST(BoilerplateTest, MovedRulesKeepWorking) {
   auto built = BoilerplateRules::BuiltIn();
   ASSERT_TRUE(built.ok());

@@ -14,6 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
 namespace newsdedup {
 
 // Lets gtest print ranges in failure messages.
@@ -252,6 +255,44 @@ TEST(SegmentTest, ExactOffsets) {
   // "\n", "Stock price\ntargets." [22, 42), "  ", "Shares" [44, 50).
   EXPECT_EQ(SegmentParagraphs(text, {}),
             (std::vector<ByteRange>{{3, 11}, {13, 21}, {22, 42}, {44, 50}}));
+}
+
+// The segmenter skips plain bytes 16 at a time: every break must be seen
+// wherever it falls in such a block, and nothing else may break.
+TEST(SegmentTest, BreaksFoundAtEveryOffset) {
+  const std::string filler =
+      "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu "
+      "xi omicron pi rho sigma tau";
+  struct Break {
+    std::string_view separator;
+    bool splits;
+  };
+  const Break kBreaks[] = {
+      {"\n\n"sv, true},       {"  "sv, true},
+      {"\n"sv, true},         {" \n"sv, true},
+      {"\t\n\r\n"sv, true},   {" "sv, false},
+      {"\xC2\xA0"sv, false},  {"\xE2\x80\x83"sv, false},
+      {"\xC3\xA9 "sv, false}, {"  \n\n   "sv, true},
+  };
+  for (size_t offset = 0; offset <= 40; ++offset) {
+    for (const Break& b : kBreaks) {
+      const std::string first = filler.substr(0, offset) + "end.";
+      const std::string second =
+          "Second paragraph, long enough to fill a "
+          "block or two of bytes.";
+      const std::string text =
+          first + std::string(b.separator) + second + filler;
+      SCOPED_TRACE(absl::StrCat("offset ", offset, ", separator ",
+                                absl::CEscape(std::string(b.separator))));
+      const std::vector<std::string> got =
+          Texts(text, SegmentParagraphs(text, {}));
+      if (b.splits) {
+        EXPECT_EQ(got, (std::vector<std::string>{first, second + filler}));
+      } else {
+        EXPECT_EQ(got, std::vector<std::string>{text});
+      }
+    }
+  }
 }
 
 bool IsContinuation(unsigned char c) { return (c & 0xC0) == 0x80; }

@@ -64,8 +64,11 @@ class BoilerplateRules {
 
  private:
   struct Rule;
+  struct Prefilter;
   BoilerplateRules();
+  const Prefilter* GetPrefilter() const;
   std::vector<std::unique_ptr<Rule>> rules_;
+  std::unique_ptr<Prefilter> prefilter_;
 };
 
 }  // namespace newsdedup
