@@ -1,6 +1,9 @@
 #include "newsdedup/passages.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -28,22 +31,6 @@ absl::Status PassageOptions::Validate() const {
 }
 
 namespace {
-
-// One window occurrence from pass 1: 16 bytes per input word. Sorted by
-// (hash, position), so the first record of a hash group is the window's
-// first occurrence in input order. Written to disk as-is: spill files are
-// private to one process run and carry a magic number and version.
-struct Record {
-  uint64_t hash;
-  uint64_t position;  // document ordinal << 32 | word index
-};
-static_assert(sizeof(Record) == 16, "Record is written to disk as 16 bytes");
-
-inline bool operator<(const Record& a, const Record& b) {
-  return a.hash != b.hash ? a.hash < b.hash : a.position < b.position;
-}
-
-inline uint64_t SortKey(const Record& r) { return r.hash; }
 
 // Window hashes by a rolling polynomial over the word hashes:
 // h_i = sum_k w_{i+k} * B^(size-1-k) mod 2^64, rolled forward with two
@@ -83,14 +70,12 @@ class PassageFinder::Impl {
   explicit Impl(const PassageOptions& options)
       : options_(options), records_(options.threads, SortOptions(options)) {}
 
-  absl::Status Add(int shard, uint32_t ordinal,
-                   absl::Span<const Token> tokens) {
+  absl::Status Add(int shard, absl::Span<const Token> tokens) {
     const int m = options_.min_tokens;
     if (tokens.size() < static_cast<size_t>(m)) return absl::OkStatus();
     RollingWindows windows(tokens, m);
     for (size_t i = 0; i + m <= tokens.size(); ++i) {
-      absl::Status s =
-          records_.Add(shard, {windows.Next(i), (uint64_t{ordinal} << 32) | i});
+      absl::Status s = records_.Add(shard, windows.Next(i));
       if (!s.ok()) return s;
     }
     return absl::OkStatus();
@@ -99,23 +84,20 @@ class PassageFinder::Impl {
   absl::Status Finish() {
     absl::Status s = records_.Finish(options_.threads);
     if (!s.ok()) return s;
-    // Records come sorted by (hash, position): the first of a hash group is
-    // the window's first occurrence in input order.
-    bool have_group = false;
-    Record group_first{};
-    uint32_t group_count = 0;
-    Record rec;
-    while (records_.Next(&rec)) {
-      if (have_group && rec.hash == group_first.hash) {
-        ++group_count;
+    // Window hashes come sorted: a run of equal hashes is one window and
+    // its number of occurrences.
+    uint64_t hash = 0, next = 0;
+    uint32_t count = 0;
+    while (records_.Next(&next)) {
+      if (count > 0 && next == hash) {
+        if (count < UINT32_MAX) ++count;
         continue;
       }
-      if (have_group && group_count >= 2) Keep(group_first, group_count);
-      group_first = rec;
-      group_count = 1;
-      have_group = true;
+      if (count >= 2) Keep(hash, count);
+      hash = next;
+      count = 1;
     }
-    if (have_group && group_count >= 2) Keep(group_first, group_count);
+    if (count >= 2) Keep(hash, count);
     records_.Release();
     const internal::SortedRunsStats sorted = records_.stats();
     stats_.windows = sorted.records;
@@ -130,51 +112,122 @@ class PassageFinder::Impl {
     return absl::OkStatus();
   }
 
-  std::vector<Passage> Find(uint32_t ordinal, absl::Span<const Token> tokens) {
-    std::vector<Passage> out;
+  void FindBatch(uint32_t first_ordinal,
+                 absl::Span<const absl::Span<const Token>> docs,
+                 std::vector<std::vector<Passage>>* out) {
+    const size_t n = docs.size();
+    out->resize(n);
+    if (hits_.size() < n) hits_.resize(n);
+    // 1. On every thread: each document's repeated windows (the table's
+    // entries its windows hit), in order. Read-only.
+    ForEachDocument(n, [&](size_t k) { Lookup(docs[k], &hits_[k]); });
+    // 2. In input order: the first time an entry is hit is its first
+    // occurrence (documents come in input order, and each one's windows in
+    // order); it learns its place and is no repeat itself.
+    for (size_t k = 0; k < n; ++k) {
+      const uint32_t ordinal = first_ordinal + static_cast<uint32_t>(k);
+      for (Hit& hit : hits_[k]) {
+        Entry& e = entries_[hit.entry];
+        if (e.doc != kUnseen) continue;
+        e.doc = ordinal;
+        e.token = hit.window;
+        e.begin = docs[k][hit.window].begin;
+        e.end = docs[k][hit.window + options_.min_tokens - 1].end;
+        hit.entry = kFirst;
+      }
+    }
+    // 3. On every thread: the passages, from the entries now settled.
+    ForEachDocument(n, [&](size_t k) {
+      Assemble(first_ordinal + static_cast<uint32_t>(k), docs[k], hits_[k],
+               &(*out)[k]);
+    });
+  }
+
+  const PassageStats& stats() const { return stats_; }
+
+ private:
+  static constexpr uint32_t kUnseen = UINT32_MAX;  // Entry::doc before pass 2
+  static constexpr uint32_t kFirst = UINT32_MAX;   // Hit::entry of a first
+
+  struct Entry {
+    uint32_t doc = kUnseen;  // first occurrence, learned in pass 2
+    uint32_t token = 0;
+    uint32_t begin = 0;  // its bytes
+    uint32_t end = 0;
+    uint32_t count = 0;  // occurrences, from pass 1
+  };
+
+  // A window of a document that is in the table.
+  struct Hit {
+    uint32_t window;  // index of its first word
+    uint32_t entry;   // kFirst once found to be the first occurrence
+  };
+
+  // Runs fn(k) for k in [0, n) on up to options_.threads threads (the
+  // caller is one).
+  template <typename Fn>
+  void ForEachDocument(size_t n, const Fn& fn) {
+    const size_t threads =
+        std::min<size_t>(static_cast<size_t>(options_.threads), n);
+    if (threads <= 1) {
+      for (size_t k = 0; k < n; ++k) fn(k);
+      return;
+    }
+    std::atomic<size_t> next{0};
+    auto work = [&]() {
+      for (size_t k = next.fetch_add(1); k < n; k = next.fetch_add(1)) fn(k);
+    };
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (std::thread& t : pool) t.join();
+  }
+
+  void Lookup(absl::Span<const Token> tokens, std::vector<Hit>* hits) const {
+    hits->clear();
     const int m = options_.min_tokens;
-    if (tokens.size() < static_cast<size_t>(m)) return out;
+    if (tokens.size() < static_cast<size_t>(m) || filter_.empty()) return;
     // The window hashes first, so that the filter words they test can be
     // fetched ahead: the filter is megabytes, and waiting for each word in
     // turn was most of this loop.
     const size_t count = tokens.size() - m + 1;
-    hashes_.resize(count);
+    thread_local std::vector<uint64_t> hashes;
+    hashes.resize(count);
     RollingWindows windows(tokens, m);
-    for (size_t i = 0; i < count; ++i) hashes_[i] = windows.Next(i);
+    for (size_t i = 0; i < count; ++i) hashes[i] = windows.Next(i);
     constexpr size_t kAhead = 8;
-    if (!filter_.empty()) {
-      for (size_t i = 0; i < std::min(count, kAhead); ++i) {
-        __builtin_prefetch(&filter_[(hashes_[i] & filter_mask_) >> 6]);
-      }
+    for (size_t i = 0; i < std::min(count, kAhead); ++i) {
+      __builtin_prefetch(&filter_[(hashes[i] & filter_mask_) >> 6]);
     }
-    const Entry* previous = nullptr;  // entry of window i - 1, if repeated
-    size_t blocked_until = 0;  // words before this are in a passage already
     for (size_t i = 0; i < count; ++i) {
-      const uint64_t h = hashes_[i];
-      if (!filter_.empty() && i + kAhead < count) {
-        __builtin_prefetch(&filter_[(hashes_[i + kAhead] & filter_mask_) >> 6]);
+      const uint64_t h = hashes[i];
+      if (i + kAhead < count) {
+        __builtin_prefetch(&filter_[(hashes[i + kAhead] & filter_mask_) >> 6]);
       }
-      Entry* e = nullptr;
       // Most windows occur once: a bit array eight times the size of the
       // table answers "not repeated" for them without a hash-table probe.
-      if (!filter_.empty() &&
-          (filter_[(h & filter_mask_) >> 6] >> (h & 63) & 1) != 0) {
-        auto it = table_.find(h);
-        if (it != table_.end()) e = &entries_[it->second];
+      if ((filter_[(h & filter_mask_) >> 6] >> (h & 63) & 1) == 0) continue;
+      auto it = table_.find(h);
+      if (it != table_.end()) {
+        hits->push_back({static_cast<uint32_t>(i), it->second});
       }
+    }
+  }
+
+  void Assemble(uint32_t ordinal, absl::Span<const Token> tokens,
+                const std::vector<Hit>& hits, std::vector<Passage>* out) const {
+    out->clear();
+    const uint32_t m = static_cast<uint32_t>(options_.min_tokens);
+    const Entry* previous = nullptr;  // entry of window i - 1, if repeated
+    uint32_t previous_window = 0;
+    uint32_t blocked_until = 0;  // words before this are in a passage already
+    for (const Hit& hit : hits) {
+      const uint32_t i = hit.window;
+      if (previous != nullptr && previous_window + 1 != i) previous = nullptr;
+      const Entry* e = hit.entry == kFirst ? nullptr : &entries_[hit.entry];
       // A first occurrence overlapping this window in the same document
       // (periodic text) is not a copy to keep apart from it.
-      if (e != nullptr && e->doc == ordinal && e->token != i &&
-          e->token + m > i) {
-        e = nullptr;
-      }
-      if (e != nullptr && e->doc == ordinal && e->token == i) {
-        // The first occurrence itself: learn its bytes for the repeats that
-        // follow (pass 2 visits documents in input order).
-        e->begin = tokens[i].begin;
-        e->end = tokens[i + m - 1].end;
-        e = nullptr;
-      }
+      if (e != nullptr && e->doc == ordinal && e->token + m > i) e = nullptr;
       if (e == nullptr) {
         previous = nullptr;
         continue;
@@ -196,34 +249,24 @@ class PassageFinder::Impl {
         p.first_doc = e->doc;
         p.first.begin = e->begin;
         p.count = e->count;
-        out.push_back(std::move(p));
+        out->push_back(std::move(p));
       }
-      Passage& p = out.back();
+      Passage& p = out->back();
       p.range.end = tokens[i + m - 1].end;
       p.first.end = e->end;
       p.tokens = static_cast<uint32_t>(p.first_windows.size() + m);
       p.first_windows.push_back({e->begin, e->end});
       blocked_until = i + m;
       previous = e;
+      previous_window = i;
     }
-    return out;
   }
 
-  const PassageStats& stats() const { return stats_; }
-
- private:
-  struct Entry {
-    uint32_t doc;  // first occurrence
-    uint32_t token;
-    uint32_t begin;  // its bytes, learned in pass 2
-    uint32_t end;
-    uint32_t count;  // occurrences
-  };
-
-  void Keep(const Record& first, uint32_t count) {
-    table_.emplace(first.hash, static_cast<uint32_t>(entries_.size()));
-    entries_.push_back({static_cast<uint32_t>(first.position >> 32),
-                        static_cast<uint32_t>(first.position), 0, 0, count});
+  void Keep(uint64_t hash, uint32_t count) {
+    table_.emplace(hash, static_cast<uint32_t>(entries_.size()));
+    Entry e;
+    e.count = count;
+    entries_.push_back(e);
   }
 
   void BuildFilter() {
@@ -245,13 +288,13 @@ class PassageFinder::Impl {
   }
 
   PassageOptions options_;
-  // One shard per thread that adds records.
-  internal::SortedShards<Record> records_;
+  // Pass 1's window hashes; one shard per thread that adds them.
+  internal::SortedShards<uint64_t> records_;
   std::vector<Entry> entries_;
   absl::flat_hash_map<uint64_t, uint32_t> table_;  // window hash -> entry
   std::vector<uint64_t> filter_;                   // one bit per table hash
-  std::vector<uint64_t> hashes_;                   // Find's window hashes
   uint64_t filter_mask_ = 0;
+  std::vector<std::vector<Hit>> hits_;  // FindBatch's, per document
   PassageStats stats_;
 };
 
@@ -266,18 +309,26 @@ PassageFinder::PassageFinder(std::unique_ptr<Impl> impl)
     : impl_(std::move(impl)) {}
 PassageFinder::~PassageFinder() = default;
 
-absl::Status PassageFinder::Add(uint32_t ordinal,
+absl::Status PassageFinder::Add(uint32_t /*ordinal*/,
                                 absl::Span<const Token> tokens) {
-  return impl_->Add(0, ordinal, tokens);
+  return impl_->Add(0, tokens);
 }
-absl::Status PassageFinder::Add(int shard, uint32_t ordinal,
+absl::Status PassageFinder::Add(int shard, uint32_t /*ordinal*/,
                                 absl::Span<const Token> tokens) {
-  return impl_->Add(shard, ordinal, tokens);
+  return impl_->Add(shard, tokens);
 }
 absl::Status PassageFinder::Finish() { return impl_->Finish(); }
 std::vector<Passage> PassageFinder::Find(uint32_t ordinal,
                                          absl::Span<const Token> tokens) {
-  return impl_->Find(ordinal, tokens);
+  std::vector<std::vector<Passage>> out;
+  const absl::Span<const Token> docs[] = {tokens};
+  impl_->FindBatch(ordinal, docs, &out);
+  return std::move(out[0]);
+}
+void PassageFinder::FindBatch(uint32_t first_ordinal,
+                              absl::Span<const absl::Span<const Token>> docs,
+                              std::vector<std::vector<Passage>>* out) {
+  impl_->FindBatch(first_ordinal, docs, out);
 }
 const PassageStats& PassageFinder::stats() const { return impl_->stats(); }
 

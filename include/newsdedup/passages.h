@@ -11,14 +11,15 @@
 //   }
 //
 // Pass 1 hashes every window of `min_tokens` words (a rolling hash over the
-// word hashes the tokenizer made) and records (window hash, position): 16
-// bytes per input word.
-// The records are sorted in memory up to `memory_limit` bytes, then spilled
-// to disk as sorted runs and merged, so any corpus fits: only the windows
-// that occur twice or more are kept, with their first occurrence. Pass 2
-// looks each window up in that table and joins consecutive repeated windows
-// whose first occurrences are consecutive too into maximal passages. The
-// result does not depend on the memory limit.
+// word hashes the tokenizer made) and records the hash: 8 bytes per input
+// word. The hashes are sorted in memory up to `memory_limit` bytes, then
+// spilled to disk as sorted runs and merged, so any corpus fits: only the
+// windows that occur twice or more are kept, with their number of
+// occurrences. Pass 2 looks each window up in that table; the first time a
+// window is met in input order is its first occurrence, and consecutive
+// repeated windows whose first occurrences are consecutive too join into
+// maximal passages. The result does not depend on the memory limit or the
+// number of threads.
 #ifndef NEWSDEDUP_PASSAGES_H_
 #define NEWSDEDUP_PASSAGES_H_
 
@@ -37,15 +38,15 @@ namespace newsdedup {
 struct PassageOptions {
   // Shortest reported passage, in words. Default 10; range [4, 1000].
   int min_tokens = 10;
-  // Bytes of pass-1 records (16 per input word) held in memory before a
-  // sorted run is spilled to disk. Default 512 MiB (32M words); at least
+  // Bytes of pass-1 records (8 per input word) held in memory before a
+  // sorted run is spilled to disk. Default 512 MiB (64M words); at least
   // 1 MiB.
   uint64_t memory_limit = uint64_t{512} << 20;
   // Folder for spilled runs. Default "": $TMPDIR, else /tmp.
   std::string temp_dir;
-  // Threads for sorting the records, and shards Add may be called on at
-  // once (see Add). Default 1; range [1, 256]. The result does not depend
-  // on it.
+  // Threads for sorting the records and for FindBatch, and shards Add may
+  // be called on at once (see Add). Default 1; range [1, 256]. The result
+  // does not depend on it.
   int threads = 1;
 
   absl::Status Validate() const;
@@ -81,7 +82,8 @@ class PassageFinder {
   ~PassageFinder();
 
   // Pass 1: the tokens of document `ordinal`'s text, each document once, in
-  // any order. Errors: a spill that cannot be written.
+  // any order (the ordinal is not needed: pass 2 learns where windows
+  // first occur). Errors: a spill that cannot be written.
   absl::Status Add(uint32_t ordinal, absl::Span<const Token> tokens);
   // The same into shard `shard` in [0, threads): calls for different
   // shards may run at once on different threads (one thread per shard at a
@@ -92,10 +94,15 @@ class PassageFinder {
   absl::Status Finish();
   // Pass 2: the maximal repeated passages of the same document, in order,
   // non-overlapping; each repeats text that starts earlier in input order.
-  // Documents must come in the same order as in pass 1 (the bytes of first
-  // occurrences are learned on the way). Not thread-safe.
+  // Every document must come once, in input order (first occurrences are
+  // learned on the way). Not thread-safe.
   std::vector<Passage> Find(uint32_t ordinal, absl::Span<const Token> tokens);
-
+  // Find for documents first_ordinal, first_ordinal + 1, ... at once, on
+  // `threads` threads: (*out)[k] gets document first_ordinal + k's
+  // passages, the same as Find would give.
+  void FindBatch(uint32_t first_ordinal,
+                 absl::Span<const absl::Span<const Token>> docs,
+                 std::vector<std::vector<Passage>>* out);
   const PassageStats& stats() const;
 
  private:

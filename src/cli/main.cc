@@ -343,99 +343,126 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
   uint32_t ordinal = 0;
   // Reading and tokenizing run ahead on a thread of their own with -j2+.
   newsdedup::cli::Prefetcher prefetch(reader->get(), f.scan.threads > 1);
-  newsdedup::cli::Prefetcher::Item item;
   std::vector<newsdedup::ByteRange> covered;
   // Boilerplate ranges per record, for passages whose first copy is one.
   absl::flat_hash_map<uint32_t, std::vector<newsdedup::ByteRange>> boilerplate;
   newsdedup::cli::Progress progress("passages", !f.quiet);
-  while (true) {
-    auto more = prefetch.Next(&item);
-    if (!more.ok()) return more.status();
-    if (!*more) break;
-    const newsdedup::Document& doc = item.doc;
-    const std::vector<newsdedup::Token>& tokens = item.tokens;
-    covered.clear();
-    const size_t begin = next;
-    while (next < run->spans.size() &&
-           run->spans[next].doc_ordinal == ordinal) {
-      const newsdedup::SpanRecord& s = run->spans[next];
-      const bool in_text =
-          s.at.field != f.reader.title_field || doc.title_offset >= 0;
-      if (in_text) covered.push_back({s.at.start, s.at.end});
-      ++next;
-    }
-    std::sort(covered.begin(), covered.end(),
-              [](const newsdedup::ByteRange& a, const newsdedup::ByteRange& b) {
-                return a.begin < b.begin;
-              });
-    // Boilerplate of this record: passages repeating it later are not
-    // repeats of a kept copy (every copy of boilerplate goes).
-    for (size_t k = begin; k < next; ++k) {
-      const newsdedup::SpanRecord& sp = run->spans[k];
-      if (sp.kind == newsdedup::SpanKind::kBoilerplate &&
-          (sp.at.field != f.reader.title_field || doc.title_offset >= 0)) {
-        boilerplate[ordinal].push_back({sp.at.start, sp.at.end});
+  // Documents are looked up a batch at a time, on all threads.
+  constexpr size_t kBatchDocuments = 512;
+  constexpr size_t kBatchBytes = size_t{8} << 20;
+  std::vector<newsdedup::cli::Prefetcher::Item> batch;
+  batch.reserve(kBatchDocuments);  // batch_tokens points into its items
+  std::vector<absl::Span<const newsdedup::Token>> batch_tokens;
+  std::vector<std::vector<newsdedup::Passage>> batch_found;
+  size_t batch_bytes = 0;
+  bool more_input = true;
+  while (more_input || !batch.empty()) {
+    if (more_input && batch.size() < kBatchDocuments &&
+        batch_bytes < kBatchBytes) {
+      batch.emplace_back();
+      auto more = prefetch.Next(&batch.back());
+      if (!more.ok()) return more.status();
+      more_input = *more;
+      if (more_input) {
+        batch_bytes += batch.back().doc.text.size();
+        batch_tokens.push_back(batch.back().tokens);
+      } else {
+        batch.pop_back();
       }
+      continue;
     }
-    std::vector<newsdedup::Passage> found =
-        newsdedup::SubtractCovered(run->passages->Find(ordinal, tokens),
-                                   covered, tokens, f.passages.min_tokens);
-    found.erase(
-        std::remove_if(found.begin(), found.end(),
-                       [&](const newsdedup::Passage& p) {
-                         auto it = boilerplate.find(p.first_doc);
-                         if (it == boilerplate.end()) return false;
-                         for (const newsdedup::ByteRange& r : it->second) {
-                           if (r.begin < p.first.end && p.first.begin < r.end) {
-                             return true;
-                           }
-                         }
-                         return false;
-                       }),
-        found.end());
-    // Interleave the record's spans and its passages by (field, offset);
-    // the title field sorts first.
-    size_t k = begin;
-    auto title_first = [&](const newsdedup::SpanRecord& s) {
-      return s.at.field == f.reader.title_field && doc.title_offset < 0;
-    };
-    for (const newsdedup::Passage& p : found) {
-      while (k < next && (title_first(run->spans[k]) ||
-                          run->spans[k].at.start < p.range.begin)) {
-        merged.push_back(run->spans[k++]);
+    run->passages->FindBatch(ordinal, batch_tokens, &batch_found);
+    for (size_t b = 0; b < batch.size(); ++b) {
+      const newsdedup::Document& doc = batch[b].doc;
+      const std::vector<newsdedup::Token>& tokens = batch[b].tokens;
+      covered.clear();
+      const size_t begin = next;
+      while (next < run->spans.size() &&
+             run->spans[next].doc_ordinal == ordinal) {
+        const newsdedup::SpanRecord& s = run->spans[next];
+        const bool in_text =
+            s.at.field != f.reader.title_field || doc.title_offset >= 0;
+        if (in_text) covered.push_back({s.at.start, s.at.end});
+        ++next;
       }
-      newsdedup::SpanRecord s;
-      s.at = {run->doc_ids[ordinal], f.reader.text_field, p.range.begin,
-              p.range.end};
-      s.doc_ordinal = ordinal;
-      s.kind = newsdedup::SpanKind::kSpan;
-      s.match = newsdedup::MatchType::kExact;
-      s.similarity = 1.0;
-      s.first = {run->doc_ids[p.first_doc], f.reader.text_field, p.first.begin,
-                 p.first.end};
-      s.first_ordinal = p.first_doc;
-      s.has_first = true;
-      s.scope = p.first_doc == ordinal ? newsdedup::Scope::kSameDocument
-                : (run->doc_sites[ordinal] != 0 &&
-                   run->doc_sites[ordinal] == run->doc_sites[p.first_doc])
-                    ? newsdedup::Scope::kSameSite
-                    : newsdedup::Scope::kCrossSite;
-      const uint64_t key = (uint64_t{p.first_doc} << 32) | p.first.begin;
-      auto [it, fresh] = clusters.try_emplace(key, next_cluster);
-      if (fresh) ++next_cluster;
-      s.cluster = it->second;
-      s.count = p.count;
-      merged.push_back(s);
-      ++run->stats.flagged;
-      ++run->stats.flagged_exact;
-      run->stats.flagged_bytes += p.range.end - p.range.begin;
-      ++run->stats.spans_by_kind[static_cast<int>(newsdedup::SpanKind::kSpan)];
-      run->stats.bytes_by_kind[static_cast<int>(newsdedup::SpanKind::kSpan)] +=
-          p.range.end - p.range.begin;
+      std::sort(
+          covered.begin(), covered.end(),
+          [](const newsdedup::ByteRange& a, const newsdedup::ByteRange& b) {
+            return a.begin < b.begin;
+          });
+      // Boilerplate of this record: passages repeating it later are not
+      // repeats of a kept copy (every copy of boilerplate goes).
+      for (size_t k = begin; k < next; ++k) {
+        const newsdedup::SpanRecord& sp = run->spans[k];
+        if (sp.kind == newsdedup::SpanKind::kBoilerplate &&
+            (sp.at.field != f.reader.title_field || doc.title_offset >= 0)) {
+          boilerplate[ordinal].push_back({sp.at.start, sp.at.end});
+        }
+      }
+      std::vector<newsdedup::Passage> found = newsdedup::SubtractCovered(
+          batch_found[b], covered, tokens, f.passages.min_tokens);
+      found.erase(std::remove_if(
+                      found.begin(), found.end(),
+                      [&](const newsdedup::Passage& p) {
+                        auto it = boilerplate.find(p.first_doc);
+                        if (it == boilerplate.end()) return false;
+                        for (const newsdedup::ByteRange& r : it->second) {
+                          if (r.begin < p.first.end && p.first.begin < r.end) {
+                            return true;
+                          }
+                        }
+                        return false;
+                      }),
+                  found.end());
+      // Interleave the record's spans and its passages by (field, offset);
+      // the title field sorts first.
+      size_t k = begin;
+      auto title_first = [&](const newsdedup::SpanRecord& s) {
+        return s.at.field == f.reader.title_field && doc.title_offset < 0;
+      };
+      for (const newsdedup::Passage& p : found) {
+        while (k < next && (title_first(run->spans[k]) ||
+                            run->spans[k].at.start < p.range.begin)) {
+          merged.push_back(run->spans[k++]);
+        }
+        newsdedup::SpanRecord s;
+        s.at = {run->doc_ids[ordinal], f.reader.text_field, p.range.begin,
+                p.range.end};
+        s.doc_ordinal = ordinal;
+        s.kind = newsdedup::SpanKind::kSpan;
+        s.match = newsdedup::MatchType::kExact;
+        s.similarity = 1.0;
+        s.first = {run->doc_ids[p.first_doc], f.reader.text_field,
+                   p.first.begin, p.first.end};
+        s.first_ordinal = p.first_doc;
+        s.has_first = true;
+        s.scope = p.first_doc == ordinal ? newsdedup::Scope::kSameDocument
+                  : (run->doc_sites[ordinal] != 0 &&
+                     run->doc_sites[ordinal] == run->doc_sites[p.first_doc])
+                      ? newsdedup::Scope::kSameSite
+                      : newsdedup::Scope::kCrossSite;
+        const uint64_t key = (uint64_t{p.first_doc} << 32) | p.first.begin;
+        auto [it, fresh] = clusters.try_emplace(key, next_cluster);
+        if (fresh) ++next_cluster;
+        s.cluster = it->second;
+        s.count = p.count;
+        merged.push_back(s);
+        ++run->stats.flagged;
+        ++run->stats.flagged_exact;
+        run->stats.flagged_bytes += p.range.end - p.range.begin;
+        ++run->stats
+              .spans_by_kind[static_cast<int>(newsdedup::SpanKind::kSpan)];
+        run->stats
+            .bytes_by_kind[static_cast<int>(newsdedup::SpanKind::kSpan)] +=
+            p.range.end - p.range.begin;
+      }
+      while (k < next) merged.push_back(run->spans[k++]);
+      ++ordinal;
+      progress.Update(ordinal, batch[b].bytes_read);
     }
-    while (k < next) merged.push_back(run->spans[k++]);
-    ++ordinal;
-    progress.Update(ordinal, item.bytes_read);
+    batch.clear();
+    batch_tokens.clear();
+    batch_bytes = 0;
   }
   progress.Done();
   run->stats.clusters = next_cluster - 1;
