@@ -6,7 +6,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "internal/sorted_runs.h"
@@ -99,15 +98,17 @@ class PassageFinder::Impl {
     }
     if (count >= 2) Keep(hash, count);
     records_.Release();
+    BuildIndex();
     const internal::SortedRunsStats sorted = records_.stats();
     stats_.windows = sorted.records;
     stats_.runs_spilled = sorted.runs_spilled;
     stats_.bytes_spilled = sorted.bytes_spilled;
     stats_.peak_record_bytes = sorted.peak_buffer_bytes;
     BuildFilter();
-    stats_.repeated_windows = table_.size();
+    stats_.repeated_windows = hashes_.size();
     stats_.table_bytes = entries_.capacity() * sizeof(Entry) +
-                         table_.capacity() * (sizeof(uint64_t) + 5) +
+                         hashes_.capacity() * sizeof(uint64_t) +
+                         index_.capacity() * sizeof(uint32_t) +
                          filter_.size() * sizeof(uint64_t);
     return absl::OkStatus();
   }
@@ -207,9 +208,12 @@ class PassageFinder::Impl {
       // Most windows occur once: a bit array eight times the size of the
       // table answers "not repeated" for them without a hash-table probe.
       if ((filter_[(h & filter_mask_) >> 6] >> (h & 63) & 1) == 0) continue;
-      auto it = table_.find(h);
-      if (it != table_.end()) {
-        hits->push_back({static_cast<uint32_t>(i), it->second});
+      const uint64_t bucket = h >> index_shift_;
+      for (uint32_t k = index_[bucket]; k < index_[bucket + 1]; ++k) {
+        if (hashes_[k] == h) {
+          hits->push_back({static_cast<uint32_t>(i), k});
+          break;
+        }
       }
     }
   }
@@ -262,19 +266,36 @@ class PassageFinder::Impl {
     }
   }
 
+  // Windows come in ascending hash order: the table is built by appending.
   void Keep(uint64_t hash, uint32_t count) {
-    table_.emplace(hash, static_cast<uint32_t>(entries_.size()));
+    hashes_.push_back(hash);
     Entry e;
     e.count = count;
     entries_.push_back(e);
   }
 
+  // index_[b], for the top bits b of a hash: where the hashes starting
+  // with b begin in hashes_ (about one per bucket). Built in one pass over
+  // the sorted hashes, where a hash map took a cache miss per insert.
+  void BuildIndex() {
+    int bits = 1;
+    while (bits < 32 && (uint64_t{1} << bits) < hashes_.size()) ++bits;
+    index_shift_ = 64 - bits;
+    index_.assign((size_t{1} << bits) + 1, 0);
+    size_t k = 0;
+    for (size_t b = 0; b < index_.size() - 1; ++b) {
+      index_[b] = static_cast<uint32_t>(k);
+      while (k < hashes_.size() && (hashes_[k] >> index_shift_) == b) ++k;
+    }
+    index_.back() = static_cast<uint32_t>(k);
+  }
+
   void BuildFilter() {
     size_t bits = 64;
-    while (bits < table_.size() * 8) bits <<= 1;
+    while (bits < hashes_.size() * 8) bits <<= 1;
     filter_.assign(bits / 64, 0);
     filter_mask_ = bits - 1;
-    for (const auto& [hash, index] : table_) {
+    for (uint64_t hash : hashes_) {
       filter_[(hash & filter_mask_) >> 6] |= uint64_t{1} << (hash & 63);
     }
   }
@@ -290,9 +311,12 @@ class PassageFinder::Impl {
   PassageOptions options_;
   // Pass 1's window hashes; one shard per thread that adds them.
   internal::SortedShards<uint64_t> records_;
+  // The repeated windows: hashes ascending, and their entries.
+  std::vector<uint64_t> hashes_;
   std::vector<Entry> entries_;
-  absl::flat_hash_map<uint64_t, uint32_t> table_;  // window hash -> entry
-  std::vector<uint64_t> filter_;                   // one bit per table hash
+  std::vector<uint32_t> index_;  // see BuildIndex
+  int index_shift_ = 63;
+  std::vector<uint64_t> filter_;  // one bit per table hash
   uint64_t filter_mask_ = 0;
   std::vector<std::vector<Hit>> hits_;  // FindBatch's, per document
   PassageStats stats_;

@@ -334,8 +334,12 @@ class Scanner::Impl {
     }
   }
 
+  // Sketches and settles what is buffered; with nothing buffered (after an
+  // earlier Flush) it does nothing.
+  void Flush() { ProcessBatch(/*last=*/true); }
+
   absl::Status Finish() {
-    ProcessBatch(/*last=*/true);
+    Flush();
     if (!status_.ok()) return status_;
     // Headlines and paragraphs touch different units: with threads to
     // spare, they are matched side by side.
@@ -1264,6 +1268,7 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(
 Scanner::Scanner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Scanner::~Scanner() = default;
 void Scanner::Add(Document doc) { impl_->Add(std::move(doc)); }
+void Scanner::Flush() { impl_->Flush(); }
 absl::Status Scanner::Finish() { return impl_->Finish(); }
 void Scanner::ForEachSpan(
     const std::function<void(const SpanRecord&)>& fn) const {

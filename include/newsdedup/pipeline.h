@@ -152,6 +152,11 @@ class Scanner {
   // Finish() after the last one. Not thread-safe (one caller).
   void Add(Document doc);
 
+  // Processes what is buffered (sketching, and the token sinks): after it
+  // the sinks are not called again, so a stage fed by them can finish
+  // while this scanner matches. Optional (Finish flushes); no Add after it.
+  void Flush();
+
   // Processes what is buffered and matches. After it, ForEachSpan and
   // stats are final. Call once. Errors: a spilled file that cannot be
   // written or read back (the folder, and why).

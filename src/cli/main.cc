@@ -308,14 +308,29 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
     progress.Update((*reader)->records(), (*reader)->bytes());
   }
   progress.Done();
-  if (absl::Status s = run->scanner->Finish(); !s.ok()) return s;
+  run->scanner->Flush();  // the last passage records
+  if (run->sink_failed.load()) return run->SinkStatus();
+  // With threads to spare, the passage table is built while the scanner
+  // matches: they share nothing, and each has serial steps the other can
+  // fill.
+  absl::Status passages_status;
+  std::thread passages_finish;
+  if (run->passages && f.scan.threads > 1) {
+    passages_finish =
+        std::thread([&]() { passages_status = run->passages->Finish(); });
+  }
+  absl::Status scanner_status = run->scanner->Finish();
+  if (passages_finish.joinable()) {
+    passages_finish.join();
+  } else if (run->passages && scanner_status.ok()) {
+    passages_status = run->passages->Finish();
+  }
+  if (!scanner_status.ok()) return scanner_status;
+  if (!passages_status.ok()) return passages_status;
   run->scanner->ForEachSpan(
       [&](const newsdedup::SpanRecord& s) { run->spans.push_back(s); });
   run->stats = run->scanner->stats();
-  if (run->sink_failed.load()) return run->SinkStatus();
   if (run->passages) {
-    absl::Status s = run->passages->Finish();
-    if (!s.ok()) return s;
     run->stats.spilled_bytes += run->passages->stats().bytes_spilled;
     run->stats.buffer_bytes += run->passages->stats().peak_record_bytes;
   }
