@@ -305,6 +305,7 @@ class PassageFinder::Impl {
     out.memory_limit = o.memory_limit;  // shared by the shards
     out.temp_dir = o.temp_dir;
     out.tag = "passages";
+    out.partition_bits = 10;  // window hashes are spread evenly
     return out;
   }
 

@@ -59,11 +59,12 @@ INSTANTIATE_TEST_SUITE_P(Distributions, SortBufferTest,
                                            Keys::kSmallRange));
 
 std::vector<uint64_t> SortThrough(const std::vector<uint64_t>& keys,
-                                  uint64_t memory_limit,
-                                  SortedRunsStats* stats) {
+                                  uint64_t memory_limit, SortedRunsStats* stats,
+                                  int partition_bits = 0) {
   SortedRunsOptions o;
   o.memory_limit = memory_limit;
   o.tag = "test";
+  o.partition_bits = partition_bits;
   SortedRuns<uint64_t> sorter(o);
   for (uint64_t k : keys) EXPECT_TRUE(sorter.Add(k).ok());
   EXPECT_TRUE(sorter.Finish().ok());
@@ -89,6 +90,36 @@ TEST(SortedRunsTest, SpilledRunsMergeToTheSameOrder) {
   EXPECT_GT(stats.bytes_spilled, keys.size() * 8);  // merges write again
   EXPECT_EQ(stats.peak_buffer_bytes, 8000u);
   EXPECT_EQ(stats.records, keys.size());
+}
+
+// Partitions filled as records come: in memory, spilled when one fills
+// (many runs, merged), and with every key in one partition (each run then
+// holds one partition's worth).
+TEST(SortedRunsTest, PartitionedSortsTheSame) {
+  for (const Keys kind : {Keys::kUniform, Keys::kFewDistinct}) {
+    const std::vector<uint64_t> keys = MakeKeys(kind, 200000, 5);
+    std::vector<uint64_t> expected = keys;
+    std::sort(expected.begin(), expected.end());
+    for (const uint64_t limit : {uint64_t{8} << 20, uint64_t{64000}}) {
+      SCOPED_TRACE(testing::Message()
+                   << "keys " << static_cast<int>(kind) << ", limit " << limit);
+      SortedRunsStats stats;
+      EXPECT_EQ(SortThrough(keys, limit, &stats, 6), expected);
+      EXPECT_EQ(stats.records, keys.size());
+      EXPECT_LE(stats.peak_buffer_bytes, limit);
+      if (kind == Keys::kUniform && limit > keys.size() * 8) {
+        EXPECT_EQ(stats.runs_spilled, 0u);
+        EXPECT_EQ(stats.peak_buffer_bytes, keys.size() * 8);
+      } else {
+        // A full partition spills, and with one partition taking every key
+        // that happens at 1/64 of the limit.
+        EXPECT_GE(stats.runs_spilled, keys.size() * 8 / limit);
+        if (kind == Keys::kFewDistinct) {
+          EXPECT_GE(stats.runs_spilled, keys.size() * 8 * 64 / limit);
+        }
+      }
+    }
+  }
 }
 
 TEST(SortedRunsTest, UnwritableFolderIsAnError) {

@@ -29,6 +29,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <queue>
 #include <string>
 #include <thread>
@@ -53,6 +54,12 @@ struct SortedRunsOptions {
   std::string tag = "sort";
   // Threads for the in-memory sort; the order does not depend on it.
   int threads = 1;
+  // For keys spread evenly over all 64 bits (hashes): > 0 files records
+  // into 2^bits partitions by their top bits as they are added, so that
+  // sorting is a sort of each partition while it sits in cache, instead of
+  // a pass partitioning the whole buffer (whose swaps wait on each other).
+  // A full partition spills, like a full buffer. 0: one buffer.
+  int partition_bits = 0;
 };
 
 struct SortedRunsStats {
@@ -203,6 +210,14 @@ class SortedRuns {
       : options_(std::move(options)) {
     options_.temp_dir = TempDir(options_.temp_dir);
     max_records_ = std::max<uint64_t>(1, options_.memory_limit / sizeof(T));
+    // Partitions of at least 64 records each.
+    int bits = std::min(options_.partition_bits, 16);
+    while (bits > 0 && (max_records_ >> bits) < 64) --bits;
+    partition_bits_ = bits;
+    if (bits > 0) {
+      region_ = max_records_ >> bits;
+      fill_.assign(size_t{1} << bits, 0);
+    }
   }
   ~SortedRuns() {
     for (Run& run : runs_) Discard(&run);
@@ -212,6 +227,24 @@ class SortedRuns {
 
   // Before Finish. Errors: a run that cannot be written.
   absl::Status Add(const T& record) {
+    if (partition_bits_ > 0) {
+      const size_t p =
+          static_cast<size_t>(SortKey(record) >> (64 - partition_bits_));
+      if (regions_ == nullptr) {
+        // Not touched until written: only the pages records land on are
+        // backed (no huge pages: each partition would take one).
+        regions_.reset(
+            static_cast<T*>(std::malloc(region_ * fill_.size() * sizeof(T))));
+        if (regions_ == nullptr) throw std::bad_alloc();
+      } else if (fill_[p] == region_) {
+        absl::Status s = Spill();
+        if (!s.ok()) return s;
+      }
+      regions_.get()[p * region_ + fill_[p]++] = record;
+      ++held_;
+      ++stats_.records;
+      return absl::OkStatus();
+    }
     if (buffer_.size() == buffer_.capacity()) {
       if (buffer_.capacity() == 0) {
         // One reservation of the whole budget: pages are only backed as
@@ -234,32 +267,48 @@ class SortedRuns {
   absl::Status Finish() {
     NoteBuffer();
     if (runs_.empty()) {
-      SortBuffer(buffer_.data(), buffer_.size(), options_.threads);
+      if (partition_bits_ > 0) {
+        SortPartitions(options_.threads);
+      } else {
+        SortBuffer(buffer_.data(), buffer_.size(), options_.threads);
+      }
       return absl::OkStatus();
     }
-    if (!buffer_.empty()) {
+    if (held_ > 0 || !buffer_.empty()) {
       absl::Status s = Spill();
       if (!s.ok()) return s;
     }
-    std::vector<T>().swap(buffer_);
+    Release();
     return OpenRuns();
   }
 
   // The next record in ascending order; false at the end. After Finish.
   bool Next(T* out) {
-    if (runs_.empty()) {
-      if (pos_ == buffer_.size()) return false;
-      *out = buffer_[pos_++];
+    if (!runs_.empty()) return MergeNext(out);
+    if (partition_bits_ > 0) {
+      while (part_ < fill_.size() && pos_ == fill_[part_]) {
+        ++part_;
+        pos_ = 0;
+      }
+      if (part_ == fill_.size()) return false;
+      *out = regions_.get()[part_ * region_ + pos_++];
       return true;
     }
-    return MergeNext(out);
+    if (pos_ == buffer_.size()) return false;
+    *out = buffer_[pos_++];
+    return true;
   }
 
   // Threads for the sorts still to come (SortedRunsOptions::threads).
   void set_threads(int threads) { options_.threads = threads; }
 
   // Frees the in-memory buffer (after the last Next).
-  void Release() { std::vector<T>().swap(buffer_); }
+  void Release() {
+    std::vector<T>().swap(buffer_);
+    regions_.reset();
+    std::fill(fill_.begin(), fill_.end(), 0);
+    held_ = 0;
+  }
 
   const SortedRunsStats& stats() const { return stats_; }
 
@@ -299,8 +348,27 @@ class SortedRuns {
   }
 
   void NoteBuffer() {
-    stats_.peak_buffer_bytes = std::max<uint64_t>(stats_.peak_buffer_bytes,
-                                                  buffer_.size() * sizeof(T));
+    stats_.peak_buffer_bytes = std::max<uint64_t>(
+        stats_.peak_buffer_bytes, (buffer_.size() + held_) * sizeof(T));
+  }
+
+  // Sorts each partition in place (the buckets' keys share their top
+  // partition_bits_ bits), on `threads` threads.
+  void SortPartitions(int threads) {
+    if (held_ == 0) return;
+    const int shift = 64 - partition_bits_;
+    std::atomic<size_t> claim{0};
+    auto work = [&]() {
+      for (size_t p = claim.fetch_add(1); p < fill_.size();
+           p = claim.fetch_add(1)) {
+        SortBucket(regions_.get() + p * region_, fill_[p],
+                   static_cast<uint64_t>(p) << shift, shift);
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (std::thread& t : pool) t.join();
   }
 
   // Readies every run for merging: checks its header and loads its first
@@ -359,20 +427,35 @@ class SortedRuns {
 
   absl::Status Spill() {
     NoteBuffer();
-    SortBuffer(buffer_.data(), buffer_.size(), options_.threads);
+    if (partition_bits_ > 0) {
+      SortPartitions(options_.threads);
+    } else {
+      SortBuffer(buffer_.data(), buffer_.size(), options_.threads);
+    }
     Run run;
     absl::Status s = NewRun(&run);
     if (run.file != nullptr) runs_.push_back(std::move(run));
     if (!s.ok()) return s;
     FILE* f = runs_.back().file;
-    if (std::fwrite(buffer_.data(), sizeof(T), buffer_.size(), f) !=
-            buffer_.size() ||
-        std::fflush(f) != 0) {
-      return WriteError(runs_.back());
+    bool ok = true;
+    uint64_t written = buffer_.size();
+    if (partition_bits_ > 0) {
+      // The partitions in order are one sorted run.
+      written = held_;
+      for (size_t p = 0; p < fill_.size() && ok; ++p) {
+        ok = std::fwrite(regions_.get() + p * region_, sizeof(T), fill_[p],
+                         f) == fill_[p];
+      }
+      std::fill(fill_.begin(), fill_.end(), 0);
+      held_ = 0;
+    } else {
+      ok = std::fwrite(buffer_.data(), sizeof(T), buffer_.size(), f) ==
+           buffer_.size();
+      buffer_.clear();
     }
-    stats_.bytes_spilled += buffer_.size() * sizeof(T);
+    if (!ok || std::fflush(f) != 0) return WriteError(runs_.back());
+    stats_.bytes_spilled += written * sizeof(T);
     ++stats_.runs_spilled;
-    buffer_.clear();
     return runs_.size() >= kMaxRuns ? MergeRuns() : absl::OkStatus();
   }
 
@@ -411,10 +494,21 @@ class SortedRuns {
     return absl::OkStatus();
   }
 
+  struct Free {
+    void operator()(T* p) const { std::free(p); }
+  };
+
   SortedRunsOptions options_;
   uint64_t max_records_;
-  std::vector<T> buffer_;
+  std::vector<T> buffer_;  // partition_bits_ == 0
   size_t pos_ = 0;
+  // partition_bits_ > 0: partition p is regions_[p * region_, + fill_[p]).
+  int partition_bits_ = 0;
+  uint64_t region_ = 0;
+  std::unique_ptr<T, Free> regions_;
+  std::vector<uint64_t> fill_;
+  uint64_t held_ = 0;  // records in the partitions
+  size_t part_ = 0;    // Next's partition
   std::vector<Run> runs_;
   uint64_t files_made_ = 0;
   std::priority_queue<Head, std::vector<Head>, Later> heap_;
