@@ -81,22 +81,35 @@ class PassageFinder::Impl {
   }
 
   absl::Status Finish() {
-    absl::Status s = records_.Finish(options_.threads);
-    if (!s.ok()) return s;
-    // Window hashes come sorted: a run of equal hashes is one window and
-    // its number of occurrences.
-    uint64_t hash = 0, next = 0;
-    uint32_t count = 0;
-    while (records_.Next(&next)) {
-      if (count > 0 && next == hash) {
-        if (count < UINT32_MAX) ++count;
-        continue;
+    // Window hashes sorted: a run of equal hashes is one window and its
+    // number of occurrences. In memory, each hash range is sorted and
+    // counted on its own, on all threads; spilled, the runs are merged.
+    std::vector<std::vector<std::pair<uint64_t, uint32_t>>> kept(
+        records_.InMemoryPartitions());
+    if (records_.ForEachPartitionSorted(
+            options_.threads,
+            [&kept](size_t p, const std::vector<uint64_t>& hashes) {
+              CountRepeats(hashes.data(), hashes.size(), &kept[p]);
+            })) {
+      for (const auto& part : kept) {
+        for (const auto& [hash, count] : part) Keep(hash, count);
+      }
+    } else {
+      absl::Status s = records_.Finish(options_.threads);
+      if (!s.ok()) return s;
+      uint64_t hash = 0, next = 0;
+      uint32_t count = 0;
+      while (records_.Next(&next)) {
+        if (count > 0 && next == hash) {
+          if (count < UINT32_MAX) ++count;
+          continue;
+        }
+        if (count >= 2) Keep(hash, count);
+        hash = next;
+        count = 1;
       }
       if (count >= 2) Keep(hash, count);
-      hash = next;
-      count = 1;
     }
-    if (count >= 2) Keep(hash, count);
     records_.Release();
     BuildIndex();
     const internal::SortedRunsStats sorted = records_.stats();
@@ -263,6 +276,21 @@ class PassageFinder::Impl {
       blocked_until = i + m;
       previous = e;
       previous_window = i;
+    }
+  }
+
+  // The hashes occurring twice or more in sorted [hashes, hashes + n), with
+  // their counts.
+  static void CountRepeats(const uint64_t* hashes, size_t n,
+                           std::vector<std::pair<uint64_t, uint32_t>>* out) {
+    for (size_t i = 0; i < n;) {
+      size_t j = i + 1;
+      while (j < n && hashes[j] == hashes[i]) ++j;
+      if (j - i >= 2) {
+        out->push_back({hashes[i], static_cast<uint32_t>(
+                                       std::min<size_t>(j - i, UINT32_MAX))});
+      }
+      i = j;
     }
   }
 

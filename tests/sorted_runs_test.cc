@@ -122,6 +122,45 @@ TEST(SortedRunsTest, PartitionedSortsTheSame) {
   }
 }
 
+// Shards filled side by side, read back either merged (Finish, Next) or,
+// kept in memory in partitions, a sorted partition at a time on threads:
+// both give every record once, in ascending order.
+TEST(SortedShardsTest, PartitionsSortedOnThreadsMatchTheMerge) {
+  const std::vector<uint64_t> keys = MakeKeys(Keys::kUniform, 100000, 9);
+  std::vector<uint64_t> expected = keys;
+  std::sort(expected.begin(), expected.end());
+  for (const uint64_t limit : {uint64_t{8} << 20, uint64_t{80000}}) {
+    SCOPED_TRACE(testing::Message() << "limit " << limit);
+    SortedRunsOptions o;
+    o.memory_limit = limit;
+    o.tag = "test";
+    o.partition_bits = 5;
+    SortedShards<uint64_t> shards(3, o);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      ASSERT_TRUE(shards.Add(static_cast<int>(i % 3), keys[i]).ok());
+    }
+    std::vector<std::vector<uint64_t>> parts(shards.InMemoryPartitions());
+    const bool in_memory = shards.ForEachPartitionSorted(
+        2, [&parts](size_t p, const std::vector<uint64_t>& records) {
+          parts[p] = records;
+        });
+    std::vector<uint64_t> got;
+    if (in_memory) {
+      EXPECT_EQ(parts.size(), 32u);
+      for (const auto& part : parts) {
+        got.insert(got.end(), part.begin(), part.end());
+      }
+    } else {
+      EXPECT_TRUE(parts.empty());
+      ASSERT_TRUE(shards.Finish(2).ok());
+      uint64_t k;
+      while (shards.Next(&k)) got.push_back(k);
+    }
+    EXPECT_EQ(in_memory, limit > keys.size() * 8 * 2);
+    EXPECT_EQ(got, expected);
+  }
+}
+
 TEST(SortedRunsTest, UnwritableFolderIsAnError) {
   SortedRunsOptions o;
   o.memory_limit = 64;

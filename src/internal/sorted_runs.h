@@ -299,6 +299,23 @@ class SortedRuns {
     return true;
   }
 
+  // Counts the records held now toward peak_buffer_bytes (Finish does).
+  void NoteBuffer() {
+    stats_.peak_buffer_bytes = std::max<uint64_t>(
+        stats_.peak_buffer_bytes, (buffer_.size() + held_) * sizeof(T));
+  }
+
+  // Partitioned and nothing spilled: the records sit in partitions(), in
+  // the order they were added (sorted only after Finish).
+  bool in_memory_partitions() const {
+    return partition_bits_ > 0 && runs_.empty();
+  }
+  size_t partitions() const { return fill_.size(); }
+  const T* partition(size_t p, size_t* size) const {
+    *size = regions_ == nullptr ? 0 : fill_[p];
+    return regions_ == nullptr ? nullptr : regions_.get() + p * region_;
+  }
+
   // Threads for the sorts still to come (SortedRunsOptions::threads).
   void set_threads(int threads) { options_.threads = threads; }
 
@@ -345,11 +362,6 @@ class SortedRuns {
     }
     *out = run->buffer[run->pos++];
     return true;
-  }
-
-  void NoteBuffer() {
-    stats_.peak_buffer_bytes = std::max<uint64_t>(
-        stats_.peak_buffer_bytes, (buffer_.size() + held_) * sizeof(T));
   }
 
   // Sorts each partition in place (the buckets' keys share their top
@@ -572,6 +584,50 @@ class SortedShards {
       }
     }
     return absl::OkStatus();
+  }
+
+  // The number of partitions when every shard holds its records in memory
+  // in partitions, else 0.
+  size_t InMemoryPartitions() const {
+    for (const auto& shard : shards_) {
+      if (!shard->in_memory_partitions()) return 0;
+    }
+    return shards_.front()->partitions();
+  }
+
+  // Instead of Finish and Next, when every shard kept its records in
+  // memory in partitions (SortedRunsOptions::partition_bits, nothing
+  // spilled): calls fn(p, records) for every partition p, records being
+  // all shards' records of that partition, sorted (a vector fn may use as
+  // scratch). Partitions hold ascending key ranges; calls for different
+  // partitions run at once on `threads` threads. False, calling nothing,
+  // otherwise.
+  template <typename Fn>
+  bool ForEachPartitionSorted(int threads, const Fn& fn) {
+    const size_t count = InMemoryPartitions();
+    if (count == 0) return false;
+    for (const auto& shard : shards_) shard->NoteBuffer();
+    const int shift = 64 - static_cast<int>(__builtin_ctzll(count));
+    std::atomic<size_t> claim{0};
+    auto work = [&]() {
+      std::vector<T> records;
+      for (size_t p = claim.fetch_add(1); p < count; p = claim.fetch_add(1)) {
+        records.clear();
+        for (const auto& shard : shards_) {
+          size_t n = 0;
+          const T* data = shard->partition(p, &n);
+          records.insert(records.end(), data, data + n);
+        }
+        SortBucket(records.data(), records.size(),
+                   static_cast<uint64_t>(p) << shift, shift);
+        fn(p, records);
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (std::thread& t : pool) t.join();
+    return true;
   }
 
   bool Next(T* out) {
