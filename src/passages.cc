@@ -1,13 +1,12 @@
 #include "newsdedup/passages.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "internal/parallel_for.h"
 #include "internal/sorted_runs.h"
 #include "newsdedup/hash.h"
 
@@ -134,7 +133,8 @@ class PassageFinder::Impl {
     if (hits_.size() < n) hits_.resize(n);
     // 1. On every thread: each document's repeated windows (the table's
     // entries its windows hit), in order. Read-only.
-    ForEachDocument(n, [&](size_t k) { Lookup(docs[k], &hits_[k]); });
+    internal::ParallelFor(n, options_.threads,
+                          [&](size_t k) { Lookup(docs[k], &hits_[k]); });
     // 2. In input order: the first time an entry is hit is its first
     // occurrence (documents come in input order, and each one's windows in
     // order); it learns its place and is no repeat itself.
@@ -151,7 +151,7 @@ class PassageFinder::Impl {
       }
     }
     // 3. On every thread: the passages, from the entries now settled.
-    ForEachDocument(n, [&](size_t k) {
+    internal::ParallelFor(n, options_.threads, [&](size_t k) {
       Assemble(first_ordinal + static_cast<uint32_t>(k), docs[k], hits_[k],
                &(*out)[k]);
     });
@@ -176,26 +176,6 @@ class PassageFinder::Impl {
     uint32_t window;  // index of its first word
     uint32_t entry;   // kFirst once found to be the first occurrence
   };
-
-  // Runs fn(k) for k in [0, n) on up to options_.threads threads (the
-  // caller is one).
-  template <typename Fn>
-  void ForEachDocument(size_t n, const Fn& fn) {
-    const size_t threads =
-        std::min<size_t>(static_cast<size_t>(options_.threads), n);
-    if (threads <= 1) {
-      for (size_t k = 0; k < n; ++k) fn(k);
-      return;
-    }
-    std::atomic<size_t> next{0};
-    auto work = [&]() {
-      for (size_t k = next.fetch_add(1); k < n; k = next.fetch_add(1)) fn(k);
-    };
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-    for (std::thread& t : pool) t.join();
-  }
 
   void Lookup(absl::Span<const Token> tokens, std::vector<Hit>* hits) const {
     hits->clear();

@@ -40,6 +40,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "internal/parallel_for.h"
 
 namespace newsdedup {
 namespace internal {
@@ -369,18 +370,10 @@ class SortedRuns {
   void SortPartitions(int threads) {
     if (held_ == 0) return;
     const int shift = 64 - partition_bits_;
-    std::atomic<size_t> claim{0};
-    auto work = [&]() {
-      for (size_t p = claim.fetch_add(1); p < fill_.size();
-           p = claim.fetch_add(1)) {
-        SortBucket(regions_.get() + p * region_, fill_[p],
-                   static_cast<uint64_t>(p) << shift, shift);
-      }
-    };
-    std::vector<std::thread> pool;
-    for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-    for (std::thread& t : pool) t.join();
+    ParallelFor(fill_.size(), threads, [&](size_t p) {
+      SortBucket(regions_.get() + p * region_, fill_[p],
+                 static_cast<uint64_t>(p) << shift, shift);
+    });
   }
 
   // Readies every run for merging: checks its header and loads its first
