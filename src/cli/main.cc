@@ -17,6 +17,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/prefetch.h"
 #include "cli/progress.h"
+#include "internal/parallel_for.h"
 #include "newsdedup/clean.h"
 #include "newsdedup/eval.h"
 #include "newsdedup/inspect.h"
@@ -486,20 +488,32 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
 }
 
 absl::Status WriteReport(const std::string& path,
-                         const std::vector<newsdedup::SpanRecord>& spans) {
+                         const std::vector<newsdedup::SpanRecord>& spans,
+                         int threads) {
   auto out = newsdedup::OutputFile::Open(path);
   if (!out.ok()) return out.status();
-  std::string buffer;
-  for (const newsdedup::SpanRecord& s : spans) {
-    newsdedup::AppendSpanJson(s, &buffer);
-    if (buffer.size() >= (1 << 20)) {
-      absl::Status st = (*out)->Write(buffer);
-      if (!st.ok()) return st;
+  // Chunks of spans are formatted on all threads, a group at a time, and
+  // written in order.
+  constexpr size_t kChunk = 4096;
+  const size_t chunks = (spans.size() + kChunk - 1) / kChunk;
+  const size_t group = static_cast<size_t>(std::max(1, threads)) * 4;
+  std::vector<std::string> text(std::min(group, std::max<size_t>(chunks, 1)));
+  for (size_t first = 0; first < chunks; first += group) {
+    const size_t n = std::min(group, chunks - first);
+    newsdedup::internal::ParallelFor(n, threads, [&](size_t k) {
+      std::string& buffer = text[k];
       buffer.clear();
+      const size_t begin = (first + k) * kChunk;
+      const size_t end = std::min(spans.size(), begin + kChunk);
+      for (size_t i = begin; i < end; ++i) {
+        newsdedup::AppendSpanJson(spans[i], &buffer);
+      }
+    });
+    for (size_t k = 0; k < n; ++k) {
+      absl::Status st = (*out)->Write(text[k]);
+      if (!st.ok()) return st;
     }
   }
-  absl::Status st = (*out)->Write(buffer);
-  if (!st.ok()) return st;
   return (*out)->Commit();
 }
 
@@ -684,13 +698,20 @@ int RunScan(Flags& f) {
   ScanRun run;
   absl::Status s = RunPassOne(f, &run);
   if (s.ok()) s = RunPassagePass(f, &run);
-  if (s.ok()) s = WriteReport(f.report.empty() ? "-" : f.report, run.spans);
-  newsdedup::Inspector inspector(InspectOptionsFor(f), run.spans);
-  if (s.ok() && inspect) s = FeedInspector(f, &inspector);
+  if (s.ok()) {
+    s = WriteReport(f.report.empty() ? "-" : f.report, run.spans,
+                    f.scan.threads);
+  }
+  // The inspector indexes every span: made only when something needs it.
+  std::optional<newsdedup::Inspector> inspector;
+  if (inspect || !f.clusters.empty()) {
+    inspector.emplace(InspectOptionsFor(f), run.spans);
+  }
+  if (s.ok() && inspect) s = FeedInspector(f, &*inspector);
   run.totals.seconds =
       std::chrono::duration<double>(Clock::now() - start).count();
   run.totals.peak_rss_mb = PeakRssMb();
-  if (s.ok()) s = WriteInspection(f, run, inspector);
+  if (s.ok() && inspector) s = WriteInspection(f, run, *inspector);
   if (!spooled.empty()) std::remove(spooled.c_str());
   if (!s.ok()) return Fail(s);
   if (!f.quiet) PrintSummary(run.stats, run.totals, false);
@@ -742,7 +763,9 @@ int RunEval(Flags& f) {
     absl::Status s = RunPassOne(f, &run);
     if (s.ok()) s = RunPassagePass(f, &run);
     if (!spooled.empty()) std::remove(spooled.c_str());
-    if (s.ok() && !f.report.empty()) s = WriteReport(f.report, run.spans);
+    if (s.ok() && !f.report.empty()) {
+      s = WriteReport(f.report, run.spans, f.scan.threads);
+    }
     if (!s.ok()) return Fail(s);
     const double seconds =
         std::chrono::duration<double>(Clock::now() - start).count();
@@ -800,7 +823,8 @@ int RunClean(Flags& f) {
   if (absl::Status s = RunPassOne(f, &run); !s.ok()) return Fail(s);
   if (absl::Status s = RunPassagePass(f, &run); !s.ok()) return Fail(s);
   if (!f.report.empty()) {
-    if (absl::Status s = WriteReport(f.report, run.spans); !s.ok()) {
+    if (absl::Status s = WriteReport(f.report, run.spans, f.scan.threads);
+        !s.ok()) {
       return Fail(s);
     }
   }
