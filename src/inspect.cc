@@ -324,7 +324,14 @@ std::string Inspector::SummaryJson(const ScanStats& stats,
       ", \"match_seconds\": ", absl::StrFormat("%.3f", stats.match_seconds),
       ", \"buffer_mb\": ", absl::StrFormat("%.1f", stats.buffer_bytes / 1e6),
       ", \"spilled_mb\": ", absl::StrFormat("%.1f", stats.spilled_bytes / 1e6),
-      ", \"threads\": ", totals.threads, ", \"simd\": ");
+      ", \"threads\": ", totals.threads, ", \"phase_seconds\": {");
+  for (size_t i = 0; i < totals.phase_seconds.size(); ++i) {
+    if (i > 0) out.append(", ");
+    AppendJsonString(totals.phase_seconds[i].first, &out);
+    absl::StrAppend(&out, ": ",
+                    absl::StrFormat("%.3f", totals.phase_seconds[i].second));
+  }
+  out.append("}, \"simd\": ");
   AppendJsonString(totals.simd, &out);
   out.append("}\n");
   return out;

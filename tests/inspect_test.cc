@@ -269,6 +269,7 @@ TEST(InspectorTest, SummaryJsonMatchesStats) {
   const ScanStats& stats = s.scanner->stats();
   RunTotals totals = Totals(s);
   totals.malformed = 2;
+  totals.phase_seconds = {{"read", 0.25}, {"match", 0.125}};
   const std::string json = inspector.SummaryJson(stats, totals);
   simdjson::dom::parser parser;
   simdjson::padded_string padded(json);
@@ -289,6 +290,16 @@ TEST(InspectorTest, SummaryJsonMatchesStats) {
   std::string_view simd;
   ASSERT_EQ(root["simd"].get_string().get(simd), simdjson::SUCCESS);
   EXPECT_EQ(simd, "TEST<&>");
+  // Phases keep their order and values.
+  simdjson::dom::object phases;
+  ASSERT_EQ(root["phase_seconds"].get_object().get(phases), simdjson::SUCCESS);
+  std::vector<std::pair<std::string, double>> got;
+  for (auto field : phases) {
+    double seconds = 0;
+    ASSERT_EQ(field.value.get_double().get(seconds), simdjson::SUCCESS);
+    got.emplace_back(std::string(field.key), seconds);
+  }
+  EXPECT_EQ(got, totals.phase_seconds);
 
   // by_kind equals the scanner's counts, and those equal the spans.
   uint64_t spans_by_kind[5] = {}, bytes_by_kind[5] = {};

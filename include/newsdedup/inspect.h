@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -37,6 +38,9 @@ struct RunTotals {
   uint64_t input_bytes = 0;    // decompressed input bytes
   uint64_t removed_bytes = 0;  // bytes removed by `clean`
   double seconds = 0;
+  // Wall time of each phase of the run, in order ("read", "match",
+  // "passages", "report", ...): where the seconds went.
+  std::vector<std::pair<std::string, double>> phase_seconds;
   double peak_rss_mb = 0;
   int threads = 1;
   std::string simd;

@@ -236,6 +236,15 @@ struct ScanRun {
     std::lock_guard<std::mutex> lock(sink_mu);
     return sink_status;
   }
+  // Ends the phase `name` of totals.phase_seconds: its wall time since the
+  // previous one ended (or the run began).
+  Clock::time_point phase_start = Clock::now();
+  void EndPhase(const char* name) {
+    const Clock::time_point now = Clock::now();
+    totals.phase_seconds.emplace_back(
+        name, std::chrono::duration<double>(now - phase_start).count());
+    phase_start = now;
+  }
   // Last, so it is destroyed first: its destructor waits for sketching
   // threads that may still call into the members above.
   std::unique_ptr<newsdedup::Scanner> scanner;
@@ -311,6 +320,7 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
   }
   progress.Done();
   run->scanner->Flush();  // the last passage records
+  run->EndPhase("read");
   if (run->sink_failed.load()) return run->SinkStatus();
   // With threads to spare, the passage table is built while the scanner
   // matches: they share nothing, and each has serial steps the other can
@@ -327,6 +337,7 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
   } else if (run->passages && scanner_status.ok()) {
     passages_status = run->passages->Finish();
   }
+  run->EndPhase("match");
   if (!scanner_status.ok()) return scanner_status;
   if (!passages_status.ok()) return passages_status;
   run->scanner->ForEachSpan(
@@ -553,6 +564,14 @@ void PrintSummary(const newsdedup::ScanStats& s, const newsdedup::RunTotals& t,
       t.input_bytes, t.threads, t.threads == 1 ? "" : "s", t.simd,
       s.index_bytes / 1e6, s.buffer_bytes / 1e6, s.spilled_bytes / 1e6,
       t.peak_rss_mb);
+  if (!t.phase_seconds.empty()) {
+    std::string phases;
+    for (const auto& [name, seconds] : t.phase_seconds) {
+      absl::StrAppend(&phases, phases.empty() ? "" : ", ", name, " ",
+                      absl::StrFormat("%.2f", seconds), " s");
+    }
+    std::cerr << "  phases: " << phases << "\n";
+  }
   if (s.unindexed > 0) {
     std::cerr << absl::StrFormat(
         "  warning: the near-duplicate index is full (2^32 entries); %d "
@@ -697,17 +716,24 @@ int RunScan(Flags& f) {
   }
   ScanRun run;
   absl::Status s = RunPassOne(f, &run);
-  if (s.ok()) s = RunPassagePass(f, &run);
+  if (s.ok() && run.passages) {
+    s = RunPassagePass(f, &run);
+    run.EndPhase("passages");
+  }
   if (s.ok()) {
     s = WriteReport(f.report.empty() ? "-" : f.report, run.spans,
                     f.scan.threads);
+    run.EndPhase("report");
   }
   // The inspector indexes every span: made only when something needs it.
   std::optional<newsdedup::Inspector> inspector;
   if (inspect || !f.clusters.empty()) {
     inspector.emplace(InspectOptionsFor(f), run.spans);
   }
-  if (s.ok() && inspect) s = FeedInspector(f, &*inspector);
+  if (s.ok() && inspect) {
+    s = FeedInspector(f, &*inspector);
+    run.EndPhase("inspect");
+  }
   run.totals.seconds =
       std::chrono::duration<double>(Clock::now() - start).count();
   run.totals.peak_rss_mb = PeakRssMb();
