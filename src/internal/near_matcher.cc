@@ -302,8 +302,8 @@ absl::Status NearMatcher::Verify(SortedRuns<uint64_t>* pairs,
           for (size_t k = 0; st.ok() && k < guess.size(); ++k) {
             Verdict& v = guesses[g.begin + k];
             v.first = guess[k];
-            st = Check(scratch->own, facts, guess[k], &scratch->other,
-                       &v.similarity, &v.match);
+            st = Check(scratch->own, facts, guess[k], scratch, &v.similarity,
+                       &v.match);
           }
           g.guessed = static_cast<uint32_t>(guess.size());
           return st;
@@ -333,8 +333,7 @@ absl::Status NearMatcher::Verify(SortedRuns<uint64_t>* pairs,
             loaded = true;
           }
           v.first = c;
-          s = Check(settle.own, facts, c, &settle.other, &v.similarity,
-                    &v.match);
+          s = Check(settle.own, facts, c, &settle, &v.similarity, &v.match);
           if (!s.ok()) return s;
         }
         if (v.match) {
@@ -353,13 +352,18 @@ absl::Status NearMatcher::Verify(SortedRuns<uint64_t>* pairs,
 // Whether paragraph q (its sorted fingerprint set `own` and `facts`) nearly
 // repeats paragraph c.
 absl::Status NearMatcher::Check(const std::vector<uint32_t>& own,
-                                uint64_t facts, uint32_t c,
-                                std::vector<uint32_t>* other, float* similarity,
-                                bool* match) const {
-  uint64_t other_facts = 0;
-  absl::Status s = store_->Get(c, &other_facts, other);
-  if (!s.ok()) return s;
-  const absl::Span<const uint32_t> a(own), b(*other);
+                                uint64_t facts, uint32_t c, Scratch* scratch,
+                                float* similarity, bool* match) const {
+  CachedFingerprints& cached =
+      scratch->cache[(c * 0x9E3779B1u) >> 24 & (kCachedFingerprints - 1)];
+  if (cached.record != c) {
+    cached.record = UINT32_MAX;
+    absl::Status s = store_->Get(c, &cached.facts, &cached.set);
+    if (!s.ok()) return s;
+    cached.record = c;
+  }
+  const uint64_t other_facts = cached.facts;
+  const absl::Span<const uint32_t> a(own), b(cached.set);
   const double j = ExactJaccard(a, b);
   // |A u B| = (|A| + |B|) / (1 + J); |A delta B| = |A u B| (1 - J).
   const double union_size = (a.size() + b.size()) / (1.0 + j);

@@ -124,13 +124,24 @@ class NearMatcher {
  private:
   class FingerprintStore;
 
+  // The sorted fingerprints of a paragraph read back for verifying, kept
+  // for the next candidates: a cluster's first is checked against many
+  // later paragraphs.
+  struct CachedFingerprints {
+    uint32_t record = UINT32_MAX;  // none
+    uint64_t facts = 0;
+    std::vector<uint32_t> set;
+  };
+  static constexpr size_t kCachedFingerprints = 256;  // per thread
   struct Scratch {
-    std::vector<uint32_t> firsts, own, other;
+    std::vector<uint32_t> firsts, own;
+    std::vector<CachedFingerprints> cache =
+        std::vector<CachedFingerprints>(kCachedFingerprints);
   };
   absl::Status FinishPhases(const MatchFn& on_match);
   absl::Status Check(const std::vector<uint32_t>& own, uint64_t facts,
-                     uint32_t c, std::vector<uint32_t>* other,
-                     float* similarity, bool* match) const;
+                     uint32_t c, Scratch* scratch, float* similarity,
+                     bool* match) const;
   absl::Status GuessInParallel(
       size_t n, const std::function<absl::Status(size_t, Scratch*)>& fn);
   absl::Status MakePairs(SortedRuns<uint64_t>* pairs);
