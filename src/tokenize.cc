@@ -153,18 +153,30 @@ inline uint64_t LowerAscii8(uint64_t x) {
 // HashAsciiWord for a word of up to 16 bytes with at least 16 readable
 // bytes at `p`: two 8-byte loads, masked to the word and lower-cased in
 // place, instead of a loop over its bytes.
+// The bytes of a word of `len` <= 16 bytes within two 8-byte loads, by
+// length: a table, because a branch on the length mispredicts on most
+// words of running text.
+struct WordMask {
+  uint64_t lo, hi;
+};
+constexpr std::array<WordMask, 17> MakeWordMasks() {
+  std::array<WordMask, 17> masks{};
+  for (size_t len = 0; len <= 16; ++len) {
+    masks[len].lo = len >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * len)) - 1;
+    masks[len].hi = len >= 16  ? ~uint64_t{0}
+                    : len <= 8 ? 0
+                               : (uint64_t{1} << (8 * (len - 8))) - 1;
+  }
+  return masks;
+}
+constexpr std::array<WordMask, 17> kWordMasks = MakeWordMasks();
+
 inline uint64_t HashShortAsciiWord(const unsigned char* p, size_t len) {
   uint64_t lo, hi;
   std::memcpy(&lo, p, 8);
   std::memcpy(&hi, p + 8, 8);
-  if (len < 8) {
-    lo &= (uint64_t{1} << (8 * len)) - 1;
-    hi = 0;
-  } else if (len < 16) {
-    hi = len == 8 ? 0 : hi & ((uint64_t{1} << (8 * (len - 8))) - 1);
-  }
-  lo = LowerAscii8(lo);
-  hi = LowerAscii8(hi);
+  lo = LowerAscii8(lo & kWordMasks[len].lo);
+  hi = LowerAscii8(hi & kWordMasks[len].hi);
   unsigned char slot[16];
   std::memcpy(slot, &lo, 8);
   std::memcpy(slot + 8, &hi, 8);
