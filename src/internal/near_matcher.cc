@@ -143,12 +143,19 @@ SortedRunsOptions RunOptions(const NearMatchOptions& o, const char* tag) {
   return out;
 }
 
+// Band keys are hashes, spread evenly: partitioned as they are added.
+SortedRunsOptions BandRunOptions(const NearMatchOptions& o) {
+  SortedRunsOptions out = RunOptions(o, "bands");
+  out.partition_bits = 10;
+  return out;
+}
+
 }  // namespace
 
 NearMatcher::NearMatcher(const NearMatchOptions& options)
     : options_(options),
       bands_(std::make_unique<SortedRuns<BandRecord>>(
-          RunOptions(options, "bands"))),
+          BandRunOptions(options))),
       store_(std::make_unique<FingerprintStore>(options.memory_limit / 2,
                                                 options.temp_dir)) {}
 
