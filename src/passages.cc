@@ -193,18 +193,39 @@ class PassageFinder::Impl {
     for (size_t i = 0; i < std::min(count, kAhead); ++i) {
       __builtin_prefetch(&filter_[(hashes[i] & filter_mask_) >> 6]);
     }
+    // Most windows occur once: a bit array eight times the size of the
+    // table answers "not repeated" for them without a table probe. The
+    // others are probed in a second loop, their index words and then their
+    // hashes fetched ahead too.
+    thread_local std::vector<uint32_t> maybe;
+    maybe.clear();
     for (size_t i = 0; i < count; ++i) {
       const uint64_t h = hashes[i];
       if (i + kAhead < count) {
         __builtin_prefetch(&filter_[(hashes[i + kAhead] & filter_mask_) >> 6]);
       }
-      // Most windows occur once: a bit array eight times the size of the
-      // table answers "not repeated" for them without a hash-table probe.
-      if ((filter_[(h & filter_mask_) >> 6] >> (h & 63) & 1) == 0) continue;
-      const uint64_t bucket = h >> index_shift_;
+      if ((filter_[(h & filter_mask_) >> 6] >> (h & 63) & 1) != 0) {
+        maybe.push_back(static_cast<uint32_t>(i));
+      }
+    }
+    const size_t n = maybe.size();
+    auto bucket_of = [this](uint64_t h) { return h >> index_shift_; };
+    for (size_t j = 0; j < std::min(n, 2 * kAhead); ++j) {
+      __builtin_prefetch(&index_[bucket_of(hashes[maybe[j]])]);
+    }
+    for (size_t j = 0; j < n; ++j) {
+      if (j + 2 * kAhead < n) {
+        __builtin_prefetch(&index_[bucket_of(hashes[maybe[j + 2 * kAhead]])]);
+      }
+      if (j + kAhead < n) {
+        __builtin_prefetch(
+            &hashes_[index_[bucket_of(hashes[maybe[j + kAhead]])]]);
+      }
+      const uint64_t h = hashes[maybe[j]];
+      const uint64_t bucket = bucket_of(h);
       for (uint32_t k = index_[bucket]; k < index_[bucket + 1]; ++k) {
         if (hashes_[k] == h) {
-          hits->push_back({static_cast<uint32_t>(i), k});
+          hits->push_back({maybe[j], k});
           break;
         }
       }
