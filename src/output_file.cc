@@ -1,5 +1,6 @@
 #include "newsdedup/output_file.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -29,7 +30,7 @@ class OutputFile::Impl {
     if (gzip_started_) deflateEnd(&gzip_);
     if (file_ != nullptr && file_ != stdout) {
       std::fclose(file_);
-      std::remove(temp_.c_str());
+      if (!temp_.empty()) std::remove(temp_.c_str());
     }
   }
 
@@ -108,6 +109,11 @@ class OutputFile::Impl {
     }
     const bool closed = std::fclose(file_) == 0;
     file_ = nullptr;
+    if (temp_.empty()) {  // written in place
+      if (closed) return absl::OkStatus();
+      return absl::DataLossError(
+          absl::StrCat(path_, ": cannot write: ", std::strerror(errno)));
+    }
     if (!closed || std::rename(temp_.c_str(), path_.c_str()) != 0) {
       const std::string why = std::strerror(errno);
       std::remove(temp_.c_str());
@@ -149,11 +155,16 @@ absl::StatusOr<std::unique_ptr<OutputFile>> OutputFile::Open(
     const Codec codec = absl::EndsWith(path, ".gz")    ? Codec::kGzip
                         : absl::EndsWith(path, ".zst") ? Codec::kZstd
                                                        : Codec::kPlain;
-    // Unique per process and per open file.
-    static std::atomic<uint64_t> counter{0};
-    std::string temp =
-        absl::StrCat(path, ".tmp-", getpid(), "-", counter.fetch_add(1));
-    FILE* file = std::fopen(temp.c_str(), "wb");
+    // A device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in
+    // place: renaming a file over it would replace it.
+    struct stat st;
+    std::string temp;
+    if (stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) {
+      // Unique per process and per open file.
+      static std::atomic<uint64_t> counter{0};
+      temp = absl::StrCat(path, ".tmp-", getpid(), "-", counter.fetch_add(1));
+    }
+    FILE* file = std::fopen(temp.empty() ? path.c_str() : temp.c_str(), "wb");
     if (file == nullptr) {
       return absl::PermissionDeniedError(
           absl::StrCat(path, ": cannot write: ", std::strerror(errno)));

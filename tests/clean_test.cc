@@ -8,7 +8,9 @@
 #ifndef SIMDJSON_THREADS_ENABLED
 #define SIMDJSON_THREADS_ENABLED 1
 #endif
+#include <fcntl.h>
 #include <simdjson.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -781,6 +783,35 @@ TEST(OutputFileTest, OpenErrors) {
   EXPECT_NE(missing.status().message().find("no/such/folder/out.jsonl"),
             std::string::npos)
       << missing.status();
+}
+
+// A pipe (like /dev/null or /dev/stdout, which a test must not risk) is
+// written in place: a file renamed over it would replace it.
+TEST(OutputFileTest, PipeIsWrittenInPlace) {
+  TempDir dir("fifo");
+  const std::string path = dir.File("report.fifo");
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  // The reading end, opened first (without waiting for a writer): the
+  // bytes fit the pipe's buffer, so they are read back after Commit. Were
+  // the pipe replaced, the read would see the end at once, not hang.
+  const int in = open(path.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(in, 0);
+  {
+    auto out = OutputFile::Open(path);
+    ASSERT_TRUE(out.ok()) << out.status();
+    ASSERT_TRUE((*out)->Write("{\"a\": 1}\n").ok());
+    ASSERT_TRUE((*out)->Commit().ok());
+  }
+  char buffer[64];
+  const ssize_t got = read(in, buffer, sizeof(buffer));
+  close(in);
+  ASSERT_GE(got, 0);
+  EXPECT_EQ(std::string(buffer, static_cast<size_t>(got)), "{\"a\": 1}\n");
+  EXPECT_TRUE(fs::is_fifo(path));
+  // Nothing else was left in the folder (no temporary file).
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.File("")),
+                          fs::directory_iterator()),
+            1);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 // Output files written atomically: bytes go to a temporary file next to the
 // target, renamed into place on Commit(), so an interrupted run never leaves
 // a half-written file under the final name. Names ending in .gz or .zst are
-// compressed. "-" is stdout (neither atomic nor compressed).
+// compressed. "-" is stdout (neither atomic nor compressed); a path that
+// names a device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in
+// place, not atomically.
 //
 //   auto out = newsdedup::OutputFile::Open("cleaned.jsonl.zst");
 //   (*out)->Write(line);
