@@ -18,12 +18,15 @@ struct BoilerplateRules::Rule {
   std::unique_ptr<RE2> regex;
 };
 
-// All line rules, and all trailer rules, in one RE2::Set each: one pass
-// over a paragraph says which rules match at all (almost always none), so
-// that only those run on their own to find where. Built on first use.
+// All line rules in one RE2::Set anchored at the start: one pass over a
+// paragraph's first bytes says which rules match at all (almost always
+// none), so that only those run on their own. Trailer rules each run on
+// their own: RE2 searches a pattern ending in `$` backwards from the end,
+// which a forward set over the whole tail would not beat. Built on first
+// use.
 struct BoilerplateRules::Prefilter {
   std::once_flag built;
-  std::unique_ptr<RE2::Set> line, trailer;        // null: check every rule
+  std::unique_ptr<RE2::Set> line;                 // null: check every rule
   std::vector<size_t> line_rules, trailer_rules;  // set index -> rule
 };
 
@@ -155,18 +158,16 @@ const BoilerplateRules::Prefilter* BoilerplateRules::GetPrefilter() const {
   Prefilter& p = *prefilter_;
   std::call_once(p.built, [this, &p]() {
     auto line = std::make_unique<RE2::Set>(RuleOptions(), RE2::ANCHOR_START);
-    auto trailer = std::make_unique<RE2::Set>(RuleOptions(), RE2::UNANCHORED);
     bool ok = true;
-    for (size_t i = 0; i < rules_.size() && ok; ++i) {
-      const bool is_line = rules_[i]->line;
-      ok = (is_line ? *line : *trailer)
-               .Add(rules_[i]->regex->pattern(), nullptr) >= 0;
-      (is_line ? p.line_rules : p.trailer_rules).push_back(i);
+    for (size_t i = 0; i < rules_.size(); ++i) {
+      if (!rules_[i]->line) {
+        p.trailer_rules.push_back(i);
+        continue;
+      }
+      p.line_rules.push_back(i);
+      if (ok) ok = line->Add(rules_[i]->regex->pattern(), nullptr) >= 0;
     }
-    if (ok && line->Compile() && trailer->Compile()) {
-      p.line = std::move(line);
-      p.trailer = std::move(trailer);
-    }
+    if (ok && line->Compile()) p.line = std::move(line);
   });
   return &p;
 }
@@ -260,11 +261,7 @@ std::vector<BoilerplateMatch> BoilerplateRules::MatchAll(
   while (tail < paragraph.size() &&
          (static_cast<unsigned char>(paragraph[tail]) & 0xC0) == 0x80)
     ++tail;
-  // The set sees the paragraph only when the search starts at its start: a
-  // rule's `^` or `\b` must see the bytes before the tail.
-  Candidates(nullptr,
-             prefilter->trailer_rules, paragraph, &candidates);
-  for (size_t i : candidates) {
+  for (size_t i : prefilter->trailer_rules) {
     const Rule& rule = *rules_[i];
     re2::StringPiece match;
     if (rule.regex->Match(text, tail, text.size(), RE2::UNANCHORED, &match,

@@ -156,10 +156,15 @@ absl::StatusOr<std::unique_ptr<OutputFile>> OutputFile::Open(
                         : absl::EndsWith(path, ".zst") ? Codec::kZstd
                                                        : Codec::kPlain;
     // A device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in
-    // place: renaming a file over it would replace it.
+    // place: renaming a file over it would replace it. So is anything under
+    // /dev or /proc (/dev/stdout or /proc/self/fd/1 naming a redirected
+    // file, whose link a rename would replace).
     struct stat st;
     std::string temp;
-    if (stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) {
+    const bool special_folder =
+        absl::StartsWith(path, "/dev/") || absl::StartsWith(path, "/proc/");
+    if (!special_folder &&
+        (stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode))) {
       // Unique per process and per open file.
       static std::atomic<uint64_t> counter{0};
       temp = absl::StrCat(path, ".tmp-", getpid(), "-", counter.fetch_add(1));

@@ -110,6 +110,12 @@ class PassageFinder::Impl {
       if (count >= 2) Keep(hash, count);
     }
     records_.Release();
+    // Entries are numbered in 32 bits (kFirst is the largest).
+    if (hashes_.size() >= kFirst) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "more than ", kFirst - 1,
+          " distinct repeated passage windows; scan the input in parts"));
+    }
     BuildIndex();
     const internal::SortedRunsStats sorted = records_.stats();
     stats_.windows = sorted.records;
@@ -218,8 +224,8 @@ class PassageFinder::Impl {
         __builtin_prefetch(&index_[bucket_of(hashes[maybe[j + 2 * kAhead]])]);
       }
       if (j + kAhead < n) {
-        __builtin_prefetch(
-            &hashes_[index_[bucket_of(hashes[maybe[j + kAhead]])]]);
+        __builtin_prefetch(hashes_.data() +
+                           index_[bucket_of(hashes[maybe[j + kAhead]])]);
       }
       const uint64_t h = hashes[maybe[j]];
       const uint64_t bucket = bucket_of(h);

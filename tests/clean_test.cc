@@ -814,6 +814,24 @@ TEST(OutputFileTest, PipeIsWrittenInPlace) {
             1);
 }
 
+// A path under /proc or /dev naming an open file (like /dev/stdout when
+// stdout is redirected to a file) is written through, not replaced.
+TEST(OutputFileTest, ProcFdPathIsWrittenThrough) {
+  TempDir dir("procfd");
+  const std::string target = dir.File("redirected.jsonl");
+  const int fd = open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  {
+    auto out = OutputFile::Open(path);
+    ASSERT_TRUE(out.ok()) << out.status();
+    ASSERT_TRUE((*out)->Write("{\"b\": 2}\n").ok());
+    ASSERT_TRUE((*out)->Commit().ok());
+  }
+  close(fd);
+  EXPECT_EQ(ReadBytes(target), "{\"b\": 2}\n");
+}
+
 // ---------------------------------------------------------------------------
 // End to end: read, scan, clean with the policy, write compressed, read back.
 

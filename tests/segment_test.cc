@@ -268,11 +268,20 @@ TEST(SegmentTest, BreaksFoundAtEveryOffset) {
     bool splits;
   };
   const Break kBreaks[] = {
-      {"\n\n"sv, true},       {"  "sv, true},
-      {"\n"sv, true},         {" \n"sv, true},
-      {"\t\n\r\n"sv, true},   {" "sv, false},
-      {"\xC2\xA0"sv, false},  {"\xE2\x80\x83"sv, false},
-      {"\xC3\xA9 "sv, false}, {"  \n\n   "sv, true},
+      {"\n\n"sv, true},
+      {"  "sv, true},
+      {"\n"sv, true},
+      {" \n"sv, true},
+      {"\t\n\r\n"sv, true},
+      {" "sv, false},
+      {"\xC2\xA0"sv, false},
+      {"\xE2\x80\x83"sv, false},
+      {"\xC3\xA9 "sv, false},
+      {"  \n\n   "sv, true},
+      {"\f"sv, false},
+      {"\v"sv, false},
+      {"\xE3\x80\x80"sv, false},
+      {"\n\f\v\n"sv, true},
   };
   for (size_t offset = 0; offset <= 40; ++offset) {
     for (const Break& b : kBreaks) {

@@ -2,8 +2,8 @@
 // target, renamed into place on Commit(), so an interrupted run never leaves
 // a half-written file under the final name. Names ending in .gz or .zst are
 // compressed. "-" is stdout (neither atomic nor compressed); a path that
-// names a device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in
-// place, not atomically.
+// names a device or a pipe (/dev/null, a FIFO), or any path under /dev or
+// /proc (/dev/stdout), is written in place, not atomically.
 //
 //   auto out = newsdedup::OutputFile::Open("cleaned.jsonl.zst");
 //   (*out)->Write(line);

@@ -238,6 +238,12 @@ class SortedRuns {
             static_cast<T*>(std::malloc(region_ * fill_.size() * sizeof(T))));
         if (regions_ == nullptr) throw std::bad_alloc();
       } else if (fill_[p] == region_) {
+        if (held_ * 2 < max_records_) {
+          // Keys far from even (a window or band key repeated very often):
+          // one buffer serves them better than a spill per full partition.
+          Unpartition();
+          return Add(record);
+        }
         absl::Status s = Spill();
         if (!s.ok()) return s;
       }
@@ -363,6 +369,20 @@ class SortedRuns {
     }
     *out = run->buffer[run->pos++];
     return true;
+  }
+
+  // Moves the partitions' records into the one buffer and stops
+  // partitioning: records held stay below half the budget, so both fit.
+  void Unpartition() {
+    buffer_.reserve(max_records_);
+    for (size_t p = 0; p < fill_.size(); ++p) {
+      const T* data = regions_.get() + p * region_;
+      buffer_.insert(buffer_.end(), data, data + fill_[p]);
+    }
+    regions_.reset();
+    fill_.clear();
+    held_ = 0;
+    partition_bits_ = 0;
   }
 
   // Sorts each partition in place (the buckets' keys share their top
