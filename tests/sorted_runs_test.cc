@@ -47,8 +47,13 @@ TEST_P(SortBufferTest, MatchesStdSort) {
       std::vector<uint64_t> keys = MakeKeys(GetParam(), n, n + 17);
       std::vector<uint64_t> expected = keys;
       std::sort(expected.begin(), expected.end());
+      std::vector<uint64_t> spread = keys;
       SortBuffer(keys.data(), keys.size(), threads);
       EXPECT_EQ(keys, expected) << "n " << n << ", threads " << threads;
+      // The out-of-place sort of a partition, here the whole key range.
+      std::vector<uint64_t> scratch;
+      SortSpread(spread.data(), spread.size(), 0, 64, &scratch);
+      EXPECT_EQ(spread, expected) << "n " << n;
     }
   }
 }

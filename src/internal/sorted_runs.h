@@ -160,6 +160,37 @@ void SortBucket(T* data, size_t n, uint64_t lo, int shift) {
   }
 }
 
+// Sorts the n records at `data`, whose keys less `lo` agree above bit
+// `shift` and are spread evenly below it (a partition of hashes), using
+// `scratch`: one counting pass over the next 11 bits, a scatter into
+// `scratch` (2,048 write streams, in cache for a partition of a few hundred
+// kilobytes), small sorts of the buckets, and a copy back. Several times
+// faster than partitioning in place, whose swaps wait on each other.
+template <typename T>
+void SortSpread(T* data, size_t n, uint64_t lo, int shift,
+                std::vector<T>* scratch) {
+  if (n < 4 * kRadixBuckets || shift <= 0) {
+    SortBucket(data, n, lo, shift);
+    return;
+  }
+  const int sub = std::max(0, shift - kRadixBits);
+  auto bucket_of = [lo, sub](const T& r) {
+    return static_cast<size_t>((SortKey(r) - lo) >> sub) & (kRadixBuckets - 1);
+  };
+  size_t begin[kRadixBuckets + 1] = {};
+  for (size_t i = 0; i < n; ++i) ++begin[bucket_of(data[i]) + 1];
+  for (size_t b = 0; b < kRadixBuckets; ++b) begin[b + 1] += begin[b];
+  size_t next[kRadixBuckets];
+  std::copy(begin, begin + kRadixBuckets, next);
+  scratch->resize(n);
+  T* out = scratch->data();
+  for (size_t i = 0; i < n; ++i) out[next[bucket_of(data[i])]++] = data[i];
+  for (size_t b = 0; b < kRadixBuckets; ++b) {
+    SortBucket(out + begin[b], begin[b + 1] - begin[b], lo, sub);
+  }
+  std::copy(out, out + n, data);
+}
+
 // Sorts [data, data + n) by (SortKey, operator<). An in-place partition by
 // the top 11 bits of SortKey's range leaves 2048 buckets, each then sorted
 // while it sits in cache (SortBucket): several times faster than one
@@ -391,8 +422,9 @@ class SortedRuns {
     if (held_ == 0) return;
     const int shift = 64 - partition_bits_;
     ParallelFor(fill_.size(), threads, [&](size_t p) {
-      SortBucket(regions_.get() + p * region_, fill_[p],
-                 static_cast<uint64_t>(p) << shift, shift);
+      thread_local std::vector<T> scratch;
+      SortSpread(regions_.get() + p * region_, fill_[p],
+                 static_cast<uint64_t>(p) << shift, shift, &scratch);
     });
   }
 
@@ -623,7 +655,7 @@ class SortedShards {
     const int shift = 64 - static_cast<int>(__builtin_ctzll(count));
     std::atomic<size_t> claim{0};
     auto work = [&]() {
-      std::vector<T> records;
+      std::vector<T> records, scratch;
       for (size_t p = claim.fetch_add(1); p < count; p = claim.fetch_add(1)) {
         records.clear();
         for (const auto& shard : shards_) {
@@ -631,8 +663,8 @@ class SortedShards {
           const T* data = shard->partition(p, &n);
           records.insert(records.end(), data, data + n);
         }
-        SortBucket(records.data(), records.size(),
-                   static_cast<uint64_t>(p) << shift, shift);
+        SortSpread(records.data(), records.size(),
+                   static_cast<uint64_t>(p) << shift, shift, &scratch);
         fn(p, records);
       }
     };
