@@ -162,31 +162,37 @@ void SortBucket(T* data, size_t n, uint64_t lo, int shift) {
 
 // Sorts the n records at `data`, whose keys less `lo` agree above bit
 // `shift` and are spread evenly below it (a partition of hashes), using
-// `scratch`: one counting pass over the next 11 bits, a scatter into
-// `scratch` (2,048 write streams, in cache for a partition of a few hundred
-// kilobytes), small sorts of the buckets, and a copy back. Several times
-// faster than partitioning in place, whose swaps wait on each other.
+// `scratch`: one counting pass over the next bits (enough for about four
+// records a bucket, at most 13), a scatter into `scratch` (in cache for a
+// partition of a few hundred kilobytes), small sorts of the buckets, and a
+// copy back. Several times faster than partitioning in place, whose swaps
+// wait on each other.
 template <typename T>
 void SortSpread(T* data, size_t n, uint64_t lo, int shift,
                 std::vector<T>* scratch) {
-  if (n < 4 * kRadixBuckets || shift <= 0) {
+  if (n < 1024 || shift <= 0) {
     SortBucket(data, n, lo, shift);
     return;
   }
-  const int sub = std::max(0, shift - kRadixBits);
-  auto bucket_of = [lo, sub](const T& r) {
-    return static_cast<size_t>((SortKey(r) - lo) >> sub) & (kRadixBuckets - 1);
+  int bits = 8;
+  while (bits < 13 && (size_t{4} << bits) < n) ++bits;
+  bits = std::min(bits, shift);
+  const int sub = shift - bits;
+  const size_t buckets = size_t{1} << bits;
+  auto bucket_of = [lo, sub, buckets](const T& r) {
+    return static_cast<size_t>((SortKey(r) - lo) >> sub) & (buckets - 1);
   };
-  size_t begin[kRadixBuckets + 1] = {};
+  thread_local std::vector<size_t> begin, next;
+  begin.assign(buckets + 1, 0);
   for (size_t i = 0; i < n; ++i) ++begin[bucket_of(data[i]) + 1];
-  for (size_t b = 0; b < kRadixBuckets; ++b) begin[b + 1] += begin[b];
-  size_t next[kRadixBuckets];
-  std::copy(begin, begin + kRadixBuckets, next);
+  for (size_t b = 0; b < buckets; ++b) begin[b + 1] += begin[b];
+  next.assign(begin.begin(), begin.end() - 1);
   scratch->resize(n);
   T* out = scratch->data();
   for (size_t i = 0; i < n; ++i) out[next[bucket_of(data[i])]++] = data[i];
-  for (size_t b = 0; b < kRadixBuckets; ++b) {
-    SortBucket(out + begin[b], begin[b + 1] - begin[b], lo, sub);
+  for (size_t b = 0; b < buckets; ++b) {
+    const size_t m = begin[b + 1] - begin[b];
+    if (m > 1) SortBucket(out + begin[b], m, lo, sub);
   }
   std::copy(out, out + n, data);
 }
