@@ -170,6 +170,25 @@ TEST(SortedUniqueTest, Table) {
   }
 }
 
+// The 32-bit sets (fingerprints) go through Highway's vectorized sort:
+// every size from the sorting networks' to the quicksort's, with repeats,
+// against std::set.
+TEST(SortedUniqueTest, FingerprintSetsOfEverySize) {
+  std::mt19937 rng(11);
+  for (const size_t n :
+       {size_t{0}, size_t{1}, size_t{2}, size_t{7}, size_t{31}, size_t{190},
+        size_t{257}, size_t{1000}, size_t{20000}}) {
+    for (const uint32_t range : {uint32_t{50}, ~uint32_t{0}}) {
+      std::vector<uint32_t> v(n);
+      for (uint32_t& x : v) x = static_cast<uint32_t>(rng()) % range;
+      const std::set<uint32_t> expected(v.begin(), v.end());
+      SortedUnique(&v);
+      EXPECT_EQ(v, std::vector<uint32_t>(expected.begin(), expected.end()))
+          << "n " << n << ", range " << range;
+    }
+  }
+}
+
 // Texts equal as normalized word sequences.
 const PairCase kEqualSequences[] = {
     {"case", "Syria demands withdrawal"sv, "SYRIA DEMANDS WITHDRAWAL"sv},
