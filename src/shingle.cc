@@ -17,6 +17,16 @@ void ShingleHashes(absl::Span<const Token> tokens, int size,
   // The seed depends on the shingle size, so a 3-shingle never equals a
   // 4-shingle of other words by construction.
   const uint64_t seed = 0x2545F4914F6CDD1DULL * static_cast<uint64_t>(size);
+  if (size == 3) {  // the default: unrolled, so shingles overlap in flight
+    for (size_t i = 0; i < count; ++i) {
+      const uint64_t h =
+          CombineOrdered(CombineOrdered(CombineOrdered(seed, tokens[i].hash),
+                                        tokens[i + 1].hash),
+                         tokens[i + 2].hash);
+      dst[i] = Finalize(h);
+    }
+    return;
+  }
   for (size_t i = 0; i < count; ++i) {
     uint64_t h = seed;
     for (int k = 0; k < size; ++k) h = CombineOrdered(h, tokens[i + k].hash);
