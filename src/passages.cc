@@ -90,9 +90,20 @@ class PassageFinder::Impl {
             [&kept](size_t p, const std::vector<uint64_t>& hashes) {
               CountRepeats(hashes.data(), hashes.size(), &kept[p]);
             })) {
-      for (const auto& part : kept) {
-        for (const auto& [hash, count] : part) Keep(hash, count);
+      // The partitions' repeats in order, copied side by side.
+      std::vector<size_t> offset(kept.size() + 1, 0);
+      for (size_t p = 0; p < kept.size(); ++p) {
+        offset[p + 1] = offset[p] + kept[p].size();
       }
+      hashes_.resize(offset.back());
+      entries_.resize(offset.back());
+      internal::ParallelFor(kept.size(), options_.threads, [&](size_t p) {
+        for (size_t k = 0; k < kept[p].size(); ++k) {
+          hashes_[offset[p] + k] = kept[p][k].first;
+          entries_[offset[p] + k].count = kept[p][k].second;
+        }
+        std::vector<std::pair<uint64_t, uint32_t>>().swap(kept[p]);
+      });
     } else {
       absl::Status s = records_.Finish(options_.threads);
       if (!s.ok()) return s;
@@ -312,27 +323,50 @@ class PassageFinder::Impl {
   // index_[b], for the top bits b of a hash: where the hashes starting
   // with b begin in hashes_ (about one per bucket). Built in one pass over
   // the sorted hashes, where a hash map took a cache miss per insert.
+  // On threads, each filling a range of buckets from where its first
+  // bucket's hashes begin.
   void BuildIndex() {
     int bits = 1;
     while (bits < 32 && (uint64_t{1} << bits) < hashes_.size()) ++bits;
     index_shift_ = 64 - bits;
-    index_.assign((size_t{1} << bits) + 1, 0);
-    size_t k = 0;
-    for (size_t b = 0; b < index_.size() - 1; ++b) {
-      index_[b] = static_cast<uint32_t>(k);
-      while (k < hashes_.size() && (hashes_[k] >> index_shift_) == b) ++k;
-    }
-    index_.back() = static_cast<uint32_t>(k);
+    const size_t buckets = size_t{1} << bits;
+    index_.resize(buckets + 1);
+    const size_t parts = std::min<size_t>(64, buckets);
+    internal::ParallelFor(parts, options_.threads, [&](size_t part) {
+      const size_t first = buckets * part / parts;
+      const size_t last = buckets * (part + 1) / parts;
+      size_t k = static_cast<size_t>(
+          std::lower_bound(hashes_.begin(), hashes_.end(),
+                           uint64_t{first} << index_shift_) -
+          hashes_.begin());
+      for (size_t b = first; b < last; ++b) {
+        index_[b] = static_cast<uint32_t>(k);
+        while (k < hashes_.size() && (hashes_[k] >> index_shift_) == b) ++k;
+      }
+    });
+    index_.back() = static_cast<uint32_t>(hashes_.size());
   }
 
+  // On threads, each setting the bits of one range of filter words (and
+  // reading every hash to find them).
   void BuildFilter() {
     size_t bits = 64;
     while (bits < hashes_.size() * 8) bits <<= 1;
     filter_.assign(bits / 64, 0);
     filter_mask_ = bits - 1;
-    for (uint64_t hash : hashes_) {
-      filter_[(hash & filter_mask_) >> 6] |= uint64_t{1} << (hash & 63);
-    }
+    const size_t words = filter_.size();
+    const size_t parts = std::min<size_t>(
+        words, static_cast<size_t>(std::max(1, options_.threads)));
+    internal::ParallelFor(parts, options_.threads, [&](size_t part) {
+      const size_t first = words * part / parts;
+      const size_t last = words * (part + 1) / parts;
+      for (uint64_t hash : hashes_) {
+        const size_t word = (hash & filter_mask_) >> 6;
+        if (word >= first && word < last) {
+          filter_[word] |= uint64_t{1} << (hash & 63);
+        }
+      }
+    });
   }
 
   static internal::SortedRunsOptions SortOptions(const PassageOptions& o) {

@@ -104,13 +104,23 @@ void AppendJsonString(std::string_view s, std::string* out) {
 namespace {
 
 void AppendSimilarity(double value, std::string* out) {
-  // Round to 4 decimals, then drop trailing zeros but keep one decimal.
+  // Round to 4 decimals, then drop trailing zeros but keep one decimal
+  // (digits by hand: snprintf was most of a span's formatting).
   const long scaled = std::lround(value * 10000.0);
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%ld.%04ld", scaled / 10000, scaled % 10000);
-  std::string text(buf);
-  while (text.back() == '0' && text[text.size() - 2] != '.') text.pop_back();
-  out->append(text);
+  const long whole = scaled / 10000;
+  long fraction = scaled % 10000;
+  if (scaled < 0) {
+    out->push_back('-');
+    fraction = -fraction;
+  }
+  absl::StrAppend(out, whole < 0 ? -whole : whole);
+  char digits[5] = {'.', static_cast<char>('0' + fraction / 1000),
+                    static_cast<char>('0' + fraction / 100 % 10),
+                    static_cast<char>('0' + fraction / 10 % 10),
+                    static_cast<char>('0' + fraction % 10)};
+  size_t n = 5;
+  while (n > 2 && digits[n - 1] == '0') --n;
+  out->append(digits, n);
 }
 
 void AppendLocationFields(const Location& at, std::string* out) {
