@@ -55,6 +55,17 @@ void AppendJsonString(std::string_view s, std::string* out) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   size_t i = 0;
   while (i < s.size()) {
+    // A run of bytes that need no escaping is appended at once.
+    size_t j = i;
+    while (j < s.size() && p[j] >= 0x20 && p[j] < 0x80 && p[j] != '"' &&
+           p[j] != '\\') {
+      ++j;
+    }
+    if (j > i) {
+      out->append(s.data() + i, j - i);
+      i = j;
+      continue;
+    }
     const unsigned char c = p[i];
     if (c >= 0x80) {
       utf8proc_int32_t cp;
