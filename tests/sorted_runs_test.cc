@@ -47,13 +47,39 @@ TEST_P(SortBufferTest, MatchesStdSort) {
       std::vector<uint64_t> keys = MakeKeys(GetParam(), n, n + 17);
       std::vector<uint64_t> expected = keys;
       std::sort(expected.begin(), expected.end());
-      std::vector<uint64_t> spread = keys;
       SortBuffer(keys.data(), keys.size(), threads);
       EXPECT_EQ(keys, expected) << "n " << n << ", threads " << threads;
-      // The out-of-place sort of a partition, here the whole key range.
-      std::vector<uint64_t> scratch;
-      SortSpread(spread.data(), spread.size(), 0, 64, &scratch);
-      EXPECT_EQ(spread, expected) << "n " << n;
+    }
+    // The out-of-place sort of a partition, here the whole key range.
+    std::vector<uint64_t> spread = MakeKeys(GetParam(), n, n + 17);
+    std::vector<uint64_t> scratch;
+    SortSpread(spread.data(), spread.size(), 0, 64, &scratch);
+    std::vector<uint64_t> expected = spread;
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(spread, expected) << "n " << n;
+  }
+}
+
+// SortSpread on one partition as the sorted runs use it: keys that agree
+// above `shift` (less `lo`), around its size threshold, with fewer bits
+// below the shift than it would count, and with keys all equal.
+TEST(SortSpreadTest, PartitionsOfEveryShape) {
+  std::mt19937_64 rng(21);
+  for (const int shift : {54, 20, 5}) {
+    const uint64_t lo = uint64_t{0x2A} << shift;
+    for (const size_t n :
+         {size_t{1023}, size_t{1024}, size_t{1025}, size_t{70000}}) {
+      for (const bool equal : {false, true}) {
+        std::vector<uint64_t> keys(n);
+        const uint64_t below = (uint64_t{1} << shift) - 1;
+        for (uint64_t& k : keys) k = lo + (equal ? below / 2 : rng() & below);
+        std::vector<uint64_t> expected = keys;
+        std::sort(expected.begin(), expected.end());
+        std::vector<uint64_t> scratch;
+        SortSpread(keys.data(), keys.size(), lo, shift, &scratch);
+        EXPECT_EQ(keys, expected)
+            << "shift " << shift << ", n " << n << ", equal " << equal;
+      }
     }
   }
 }
