@@ -178,7 +178,7 @@ TEST(SortedUniqueTest, FingerprintSetsOfEverySize) {
   for (const size_t n :
        {size_t{0}, size_t{1}, size_t{2}, size_t{7}, size_t{31}, size_t{190},
         size_t{257}, size_t{1000}, size_t{20000}}) {
-    for (const uint32_t range : {uint32_t{50}, ~uint32_t{0}}) {
+    for (const uint32_t range : {uint32_t{1}, uint32_t{50}, ~uint32_t{0}}) {
       std::vector<uint32_t> v(n);
       for (uint32_t& x : v) x = static_cast<uint32_t>(rng()) % range;
       const std::set<uint32_t> expected(v.begin(), v.end());
