@@ -347,26 +347,14 @@ class PassageFinder::Impl {
     index_.back() = static_cast<uint32_t>(hashes_.size());
   }
 
-  // On threads, each setting the bits of one range of filter words (and
-  // reading every hash to find them).
   void BuildFilter() {
     size_t bits = 64;
     while (bits < hashes_.size() * 8) bits <<= 1;
     filter_.assign(bits / 64, 0);
     filter_mask_ = bits - 1;
-    const size_t words = filter_.size();
-    const size_t parts = std::min<size_t>(
-        words, static_cast<size_t>(std::max(1, options_.threads)));
-    internal::ParallelFor(parts, options_.threads, [&](size_t part) {
-      const size_t first = words * part / parts;
-      const size_t last = words * (part + 1) / parts;
-      for (uint64_t hash : hashes_) {
-        const size_t word = (hash & filter_mask_) >> 6;
-        if (word >= first && word < last) {
-          filter_[word] |= uint64_t{1} << (hash & 63);
-        }
-      }
-    });
+    for (uint64_t hash : hashes_) {
+      filter_[(hash & filter_mask_) >> 6] |= uint64_t{1} << (hash & 63);
+    }
   }
 
   static internal::SortedRunsOptions SortOptions(const PassageOptions& o) {

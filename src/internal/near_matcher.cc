@@ -154,8 +154,7 @@ SortedRunsOptions BandRunOptions(const NearMatchOptions& o) {
 
 NearMatcher::NearMatcher(const NearMatchOptions& options)
     : options_(options),
-      bands_(std::make_unique<SortedRuns<BandRecord>>(
-          BandRunOptions(options))),
+      bands_(std::make_unique<SortedRuns<BandRecord>>(BandRunOptions(options))),
       store_(std::make_unique<FingerprintStore>(options.memory_limit / 2,
                                                 options.temp_dir)) {}
 

@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -225,17 +224,9 @@ void SortBuffer(T* data, size_t n, int threads) {
         return static_cast<size_t>((SortKey(r) - lo) >> shift);
       },
       &begin);
-  std::atomic<size_t> claim{0};
-  auto sort_buckets = [&]() {
-    for (size_t b = claim.fetch_add(1); b < kRadixBuckets;
-         b = claim.fetch_add(1)) {
-      SortBucket(data + begin[b], begin[b + 1] - begin[b], lo, shift);
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(sort_buckets);
-  sort_buckets();
-  for (std::thread& t : pool) t.join();
+  ParallelFor(kRadixBuckets, threads, [&](size_t b) {
+    SortBucket(data + begin[b], begin[b + 1] - begin[b], lo, shift);
+  });
 }
 
 template <typename T>
@@ -659,25 +650,18 @@ class SortedShards {
     if (count == 0) return false;
     for (const auto& shard : shards_) shard->NoteBuffer();
     const int shift = 64 - static_cast<int>(__builtin_ctzll(count));
-    std::atomic<size_t> claim{0};
-    auto work = [&]() {
-      std::vector<T> records, scratch;
-      for (size_t p = claim.fetch_add(1); p < count; p = claim.fetch_add(1)) {
-        records.clear();
-        for (const auto& shard : shards_) {
-          size_t n = 0;
-          const T* data = shard->partition(p, &n);
-          records.insert(records.end(), data, data + n);
-        }
-        SortSpread(records.data(), records.size(),
-                   static_cast<uint64_t>(p) << shift, shift, &scratch);
-        fn(p, records);
+    ParallelFor(count, threads, [&](size_t p) {
+      thread_local std::vector<T> records, scratch;
+      records.clear();
+      for (const auto& shard : shards_) {
+        size_t n = 0;
+        const T* data = shard->partition(p, &n);
+        records.insert(records.end(), data, data + n);
       }
-    };
-    std::vector<std::thread> pool;
-    for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-    for (std::thread& t : pool) t.join();
+      SortSpread(records.data(), records.size(),
+                 static_cast<uint64_t>(p) << shift, shift, &scratch);
+      fn(p, records);
+    });
     return true;
   }
 
