@@ -331,7 +331,17 @@ std::string Inspector::SummaryJson(const ScanStats& stats,
     absl::StrAppend(&out, ": ",
                     absl::StrFormat("%.3f", totals.phase_seconds[i].second));
   }
-  out.append("}, \"simd\": ");
+  out.append("}");
+  if (!totals.passage_figures.empty()) {
+    out.append(", \"passages\": {");
+    for (size_t i = 0; i < totals.passage_figures.size(); ++i) {
+      if (i > 0) out.append(", ");
+      AppendJsonString(totals.passage_figures[i].first, &out);
+      absl::StrAppend(&out, ": ", totals.passage_figures[i].second);
+    }
+    out.append("}");
+  }
+  out.append(", \"simd\": ");
   AppendJsonString(totals.simd, &out);
   out.append("}\n");
   return out;

@@ -1,13 +1,18 @@
 #include "newsdedup/passages.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "internal/parallel_for.h"
 #include "internal/sorted_runs.h"
+#include "internal/status_macros.h"
 #include "newsdedup/hash.h"
 
 namespace newsdedup {
@@ -61,25 +66,107 @@ class RollingWindows {
   uint64_t h_ = 0;
 };
 
+// The record pass (pass 1 spilled): a window that may repeat, and where.
+// Sorted by hash, then by place: each hash's first record is its first
+// occurrence in input order.
+struct Occurrence {
+  uint64_t hash;
+  uint32_t doc;
+  uint32_t token;  // its first word
+  uint32_t begin;  // its bytes
+  uint32_t end;
+  bool operator<(const Occurrence& o) const {
+    if (hash != o.hash) return hash < o.hash;
+    if (doc != o.doc) return doc < o.doc;
+    return token < o.token;
+  }
+};
+inline uint64_t SortKey(const Occurrence& o) { return o.hash; }
+
+// A repeat (an occurrence after the first) of a repeated window, with its
+// first occurrence and number of occurrences. Sorted by place.
+struct Repeat {
+  uint32_t doc;
+  uint32_t token;
+  uint32_t first_doc;
+  uint32_t first_token;
+  uint32_t first_begin;
+  uint32_t first_end;
+  uint32_t count;
+  bool operator<(const Repeat& o) const {
+    return doc != o.doc ? doc < o.doc : token < o.token;
+  }
+};
+inline uint64_t SortKey(const Repeat& r) {
+  return (uint64_t{r.doc} << 32) | r.token;
+}
+
+struct FreeWords {
+  void operator()(uint64_t* p) const { std::free(p); }
+};
+using Words = std::unique_ptr<uint64_t[], FreeWords>;
+
+// `bytes` (a multiple of 8) of zeroed words, backed as they are written.
+Words ZeroedWords(uint64_t bytes) {
+  Words w(static_cast<uint64_t*>(std::calloc(bytes / 8, 8)));
+  if (w == nullptr) throw std::bad_alloc();
+  internal::AdviseHugePages(w.get(), bytes);
+  return w;
+}
+
 }  // namespace
 
 class PassageFinder::Impl {
  public:
   explicit Impl(const PassageOptions& options)
-      : options_(options), records_(options.threads, SortOptions(options)) {}
+      : options_(options),
+        records_(options.threads, SortOptions(options)),
+        shard_state_(options.threads) {}
 
   absl::Status Add(int shard, absl::Span<const Token> tokens) {
     const int m = options_.min_tokens;
     if (tokens.size() < static_cast<size_t>(m)) return absl::OkStatus();
     RollingWindows windows(tokens, m);
-    for (size_t i = 0; i + m <= tokens.size(); ++i) {
-      absl::Status s = records_.Add(shard, windows.Next(i));
-      if (!s.ok()) return s;
+    const size_t count = tokens.size() - m + 1;
+    shard_state_[shard].windows += count;
+    size_t i = 0;
+    if (!filtering_.load(std::memory_order_acquire)) {
+      for (; i < count; ++i) {
+        const uint64_t h = windows.Next(i);
+        if (records_.TryAdd(shard, h)) continue;
+        // The first run to spill: from now on only windows seen before are
+        // recorded (see StartFiltering).
+        StartFiltering();
+        RETURN_IF_ERROR(ConvertShard(shard));
+        if (TestAndSet(h)) RETURN_IF_ERROR(records_.Add(shard, h));
+        ++i;
+        break;
+      }
+      if (i == count) return absl::OkStatus();
+    } else if (!shard_state_[shard].converted) {
+      RETURN_IF_ERROR(ConvertShard(shard));
+    }
+    // Filtering: the window hashes first, so that the bits they test can be
+    // fetched ahead (the bit array is hundreds of megabytes).
+    thread_local std::vector<uint64_t> hashes;
+    hashes.clear();
+    for (; i < count; ++i) hashes.push_back(windows.Next(i));
+    constexpr size_t kAhead = 16;
+    for (size_t j = 0; j < hashes.size(); ++j) {
+      if (j + kAhead < hashes.size()) {
+        __builtin_prefetch(SeenWord(hashes[j + kAhead]), 1);
+      }
+      if (TestAndSet(hashes[j])) {
+        RETURN_IF_ERROR(records_.Add(shard, hashes[j]));
+      }
     }
     return absl::OkStatus();
   }
 
   absl::Status Finish() {
+    for (const ShardState& state : shard_state_)
+      stats_.windows += state.windows;
+    if (filtering_.load()) return FinishFiltered();
     // Window hashes sorted: a run of equal hashes is one window and its
     // number of occurrences. In memory, each hash range is sorted and
     // counted on its own, on all threads; spilled, the runs are merged.
@@ -129,7 +216,6 @@ class PassageFinder::Impl {
     }
     BuildIndex();
     const internal::SortedRunsStats sorted = records_.stats();
-    stats_.windows = sorted.records;
     stats_.runs_spilled = sorted.runs_spilled;
     stats_.bytes_spilled = sorted.bytes_spilled;
     stats_.peak_record_bytes = sorted.peak_buffer_bytes;
@@ -148,6 +234,10 @@ class PassageFinder::Impl {
     const size_t n = docs.size();
     out->resize(n);
     if (hits_.size() < n) hits_.resize(n);
+    if (external_) {
+      FindRecorded(first_ordinal, docs, out);
+      return;
+    }
     // 1. On every thread: each document's repeated windows (the table's
     // entries its windows hit), in order. Read-only.
     internal::ParallelFor(n, options_.threads,
@@ -170,8 +260,106 @@ class PassageFinder::Impl {
     // 3. On every thread: the passages, from the entries now settled.
     internal::ParallelFor(n, options_.threads, [&](size_t k) {
       Assemble(first_ordinal + static_cast<uint32_t>(k), docs[k], hits_[k],
-               &(*out)[k]);
+               entries_.data(), &(*out)[k]);
     });
+  }
+
+  bool NeedsRecordPass() const { return external_ && repeats_ == nullptr; }
+
+  absl::Status RecordBatch(uint32_t first_ordinal,
+                           absl::Span<const absl::Span<const Token>> docs) {
+    if (!external_ || repeats_ != nullptr) {
+      return absl::FailedPreconditionError(
+          "passage record pass: not needed, or already finished");
+    }
+    // Documents in contiguous parts, one per shard.
+    const size_t parts = std::min<size_t>(
+        docs.size(), static_cast<size_t>(occurrences_->shards()));
+    std::vector<absl::Status> status(parts);
+    const int m = options_.min_tokens;
+    internal::ParallelFor(parts, options_.threads, [&](size_t part) {
+      const size_t begin = docs.size() * part / parts;
+      const size_t end = docs.size() * (part + 1) / parts;
+      thread_local std::vector<uint64_t> hashes;
+      constexpr size_t kAhead = 8;
+      for (size_t k = begin; k < end && status[part].ok(); ++k) {
+        const absl::Span<const Token> tokens = docs[k];
+        if (tokens.size() < static_cast<size_t>(m)) continue;
+        const size_t count = tokens.size() - m + 1;
+        hashes.resize(count);
+        RollingWindows windows(tokens, m);
+        for (size_t i = 0; i < count; ++i) hashes[i] = windows.Next(i);
+        for (size_t i = 0; i < count; ++i) {
+          if (i + kAhead < count) {
+            __builtin_prefetch(BloomBlock(hashes[i + kAhead]));
+          }
+          if (!BloomMayHold(hashes[i])) continue;
+          status[part] = occurrences_->Add(
+              static_cast<int>(part),
+              {hashes[i], first_ordinal + static_cast<uint32_t>(k),
+               static_cast<uint32_t>(i), tokens[i].begin,
+               tokens[i + m - 1].end});
+          if (!status[part].ok()) break;
+        }
+      }
+    });
+    for (const absl::Status& st : status) RETURN_IF_ERROR(st);
+    return absl::OkStatus();
+  }
+
+  absl::Status FinishRecordPass() {
+    if (!external_ || repeats_ != nullptr) {
+      return absl::FailedPreconditionError(
+          "passage record pass: not needed, or already finished");
+    }
+    bloom_.reset();
+    RETURN_IF_ERROR(occurrences_->Finish(options_.threads));
+    internal::SortedRunsOptions o;
+    o.memory_limit = options_.memory_limit;
+    o.temp_dir = options_.temp_dir;
+    o.tag = "passage-repeats";
+    o.threads = options_.threads;
+    repeats_ = std::make_unique<internal::SortedRuns<Repeat>>(o);
+    // Occurrences by hash, each hash's first: a hash met twice or more is a
+    // repeated window, and its occurrences after the first are repeats.
+    Occurrence first{}, next{};
+    std::vector<std::pair<uint32_t, uint32_t>> later;  // (doc, token)
+    bool open = false;
+    auto close = [&]() -> absl::Status {
+      if (later.empty()) return absl::OkStatus();
+      ++stats_.repeated_windows;
+      const uint32_t count = static_cast<uint32_t>(
+          std::min<uint64_t>(uint64_t{later.size()} + 1, UINT32_MAX));
+      for (const auto& [doc, token] : later) {
+        RETURN_IF_ERROR(repeats_->Add({doc, token, first.doc, first.token,
+                                       first.begin, first.end, count}));
+      }
+      later.clear();
+      return absl::OkStatus();
+    };
+    while (occurrences_->Next(&next)) {
+      ++stats_.recorded_occurrences;
+      if (open && next.hash == first.hash) {
+        later.push_back({next.doc, next.token});
+        continue;
+      }
+      RETURN_IF_ERROR(close());
+      first = next;
+      open = true;
+    }
+    RETURN_IF_ERROR(close());
+    std::vector<std::pair<uint32_t, uint32_t>>().swap(later);
+    const internal::SortedRunsStats occ = occurrences_->stats();
+    occurrences_.reset();
+    RETURN_IF_ERROR(repeats_->Finish());
+    const internal::SortedRunsStats rep = repeats_->stats();
+    stats_.runs_spilled += occ.runs_spilled + rep.runs_spilled;
+    stats_.bytes_spilled += occ.bytes_spilled + rep.bytes_spilled;
+    stats_.peak_record_bytes =
+        std::max({stats_.peak_record_bytes, occ.peak_buffer_bytes,
+                  rep.peak_buffer_bytes});
+    has_pending_ = repeats_->Next(&pending_);
+    return absl::OkStatus();
   }
 
   const PassageStats& stats() const { return stats_; }
@@ -249,8 +437,11 @@ class PassageFinder::Impl {
     }
   }
 
+  // The passages of document `ordinal` from its hits, in window order, whose
+  // entries are in `entries`.
   void Assemble(uint32_t ordinal, absl::Span<const Token> tokens,
-                const std::vector<Hit>& hits, std::vector<Passage>* out) const {
+                const std::vector<Hit>& hits, const Entry* entries,
+                std::vector<Passage>* out) const {
     out->clear();
     const uint32_t m = static_cast<uint32_t>(options_.min_tokens);
     const Entry* previous = nullptr;  // entry of window i - 1, if repeated
@@ -259,7 +450,7 @@ class PassageFinder::Impl {
     for (const Hit& hit : hits) {
       const uint32_t i = hit.window;
       if (previous != nullptr && previous_window + 1 != i) previous = nullptr;
-      const Entry* e = hit.entry == kFirst ? nullptr : &entries_[hit.entry];
+      const Entry* e = hit.entry == kFirst ? nullptr : &entries[hit.entry];
       // A first occurrence overlapping this window in the same document
       // (periodic text) is not a copy to keep apart from it.
       if (e != nullptr && e->doc == ordinal && e->token + m > i) e = nullptr;
@@ -295,6 +486,169 @@ class PassageFinder::Impl {
       previous = e;
       previous_window = i;
     }
+  }
+
+  // Pass 1 filtering, from the first spill on: a bit per window hash
+  // (hashed to a bit array of half the memory limit), set by the window's
+  // first occurrence; a window is recorded only when its bit was set
+  // before. Every window occurring twice or more is then recorded at least
+  // once: only the occurrence that set a bit goes unrecorded, one per bit.
+  // Windows recorded once may also be single windows whose bit another
+  // window set; the record pass sorts them out. Records are then about the
+  // repeated fraction of the words, instead of every word.
+  void StartFiltering() {
+    std::lock_guard<std::mutex> lock(filter_mu_);
+    if (seen_ != nullptr) return;
+    seen_bytes_ = std::max<uint64_t>(64, options_.memory_limit / 2 / 64 * 64);
+    seen_ = ZeroedWords(seen_bytes_);
+    seen_bits_ = seen_bytes_ * 8;
+    filtering_.store(true, std::memory_order_release);
+  }
+
+  // h's bit in an array of `bits`: its top bits scaled to the size.
+  static uint64_t Scale(uint64_t h, uint64_t bits) {
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(h) * bits) >>
+                                 64);
+  }
+  uint64_t* SeenWord(uint64_t h) const {
+    return seen_.get() + (Scale(h, seen_bits_) >> 6);
+  }
+
+  // Sets h's bit; whether it was set before. Shards set bits at once.
+  bool TestAndSet(uint64_t h) const {
+    uint64_t* word = SeenWord(h);
+    const uint64_t bit = uint64_t{1} << (Scale(h, seen_bits_) & 63);
+    if ((__atomic_load_n(word, __ATOMIC_RELAXED) & bit) != 0) return true;
+    return (__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit) != 0;
+  }
+
+  // Filters what shard `shard` recorded before filtering began, as if each
+  // hash had been met then: a hash held twice or more, or whose bit was
+  // set, is kept (once; only being recorded matters now). The shard then
+  // buffers its share of what the bit array leaves of the memory limit.
+  absl::Status ConvertShard(int shard) {
+    shard_state_[shard].converted = true;
+    auto keep = [this](uint64_t* data, size_t n) {
+      size_t out = 0;
+      for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && data[j] == data[i]) ++j;
+        if (TestAndSet(data[i]) || j - i >= 2) data[out++] = data[i];
+        i = j;
+      }
+      return out;
+    };
+    const uint64_t limit = std::max<uint64_t>(
+        8,
+        (options_.memory_limit - std::min(options_.memory_limit, seen_bytes_)) /
+            records_.shards());
+    return records_.SpillFiltered(shard, keep, limit);
+  }
+
+  // Pass 1 spilled: the distinct recorded hashes (every repeated window and
+  // some single ones) go into a Bloom filter, and pass 2 becomes a record
+  // pass (RecordBatch): every window the filter may hold is recorded with
+  // its place, sorted by hash to find repeats and first occurrences, and the
+  // repeats sorted by place are what FindBatch reads back in order. Nothing
+  // held in memory grows with the corpus.
+  absl::Status FinishFiltered() {
+    for (int k = 0; k < records_.shards(); ++k) {
+      if (!shard_state_[k].converted) RETURN_IF_ERROR(ConvertShard(k));
+    }
+    seen_.reset();
+    RETURN_IF_ERROR(records_.Finish(options_.threads));
+    const internal::SortedRunsStats sorted = records_.stats();
+    // 16 bits per recorded hash, within half the memory limit.
+    const uint64_t bytes = std::max<uint64_t>(
+        64, std::min(options_.memory_limit / 2, sorted.records * 2) / 64 * 64);
+    bloom_ = ZeroedWords(bytes);
+    bloom_blocks_ = bytes / 64;
+    uint64_t previous = 0, h = 0;
+    bool any = false;
+    while (records_.Next(&h)) {
+      if (any && h == previous) continue;
+      BloomInsert(h);
+      previous = h;
+      any = true;
+      ++stats_.candidate_windows;
+    }
+    records_.Release();
+    stats_.runs_spilled = sorted.runs_spilled;
+    stats_.bytes_spilled = sorted.bytes_spilled;
+    stats_.peak_record_bytes = sorted.peak_buffer_bytes;
+    stats_.table_bytes = bytes;
+    stats_.record_pass = true;
+    external_ = true;
+    internal::SortedRunsOptions o;
+    o.memory_limit = std::max<uint64_t>(
+        sizeof(Occurrence),
+        options_.memory_limit - std::min(options_.memory_limit, bytes));
+    o.temp_dir = options_.temp_dir;
+    o.tag = "passage-occurrences";
+    o.partition_bits = 10;  // by hash
+    occurrences_ = std::make_unique<internal::SortedShards<Occurrence>>(
+        options_.threads, o);
+    return absl::OkStatus();
+  }
+
+  // A blocked Bloom filter: a 512-bit block per hash, chosen by its top
+  // bits (so that sorted hashes fill it block after block), with six bits
+  // set in it. About 1% false positives at 16 bits per hash.
+  const uint64_t* BloomBlock(uint64_t h) const {
+    return bloom_.get() + Scale(h, bloom_blocks_) * 8;
+  }
+  static uint64_t BloomBits(uint64_t h, int k) {
+    const uint64_t g = (h * 0x9E3779B97F4A7C15ULL) >> 10;
+    return (g >> (9 * k)) & 511;
+  }
+  void BloomInsert(uint64_t h) {
+    uint64_t* block = const_cast<uint64_t*>(BloomBlock(h));
+    for (int k = 0; k < 6; ++k) {
+      const uint64_t b = BloomBits(h, k);
+      block[b >> 6] |= uint64_t{1} << (b & 63);
+    }
+  }
+  bool BloomMayHold(uint64_t h) const {
+    const uint64_t* block = BloomBlock(h);
+    for (int k = 0; k < 6; ++k) {
+      const uint64_t b = BloomBits(h, k);
+      if ((block[b >> 6] >> (b & 63) & 1) == 0) return false;
+    }
+    return true;
+  }
+
+  // FindBatch after a record pass: each document's repeats are read back
+  // in order, then assembled on every thread.
+  void FindRecorded(uint32_t first_ordinal,
+                    absl::Span<const absl::Span<const Token>> docs,
+                    std::vector<std::vector<Passage>>* out) {
+    const size_t n = docs.size();
+    if (doc_entries_.size() < n) doc_entries_.resize(n);
+    for (size_t k = 0; k < n; ++k) {
+      const uint32_t ordinal = first_ordinal + static_cast<uint32_t>(k);
+      hits_[k].clear();
+      doc_entries_[k].clear();
+      if (repeats_ == nullptr) continue;  // the record pass is not done
+      while (has_pending_ && pending_.doc < ordinal) {
+        has_pending_ = repeats_->Next(&pending_);
+      }
+      while (has_pending_ && pending_.doc == ordinal) {
+        Entry e;
+        e.doc = pending_.first_doc;
+        e.token = pending_.first_token;
+        e.begin = pending_.first_begin;
+        e.end = pending_.first_end;
+        e.count = pending_.count;
+        hits_[k].push_back(
+            {pending_.token, static_cast<uint32_t>(doc_entries_[k].size())});
+        doc_entries_[k].push_back(e);
+        has_pending_ = repeats_->Next(&pending_);
+      }
+    }
+    internal::ParallelFor(n, options_.threads, [&](size_t k) {
+      Assemble(first_ordinal + static_cast<uint32_t>(k), docs[k], hits_[k],
+               doc_entries_[k].data(), &(*out)[k]);
+    });
   }
 
   // The hashes occurring twice or more in sorted [hashes, hashes + n), with
@@ -378,6 +732,27 @@ class PassageFinder::Impl {
   uint64_t filter_mask_ = 0;
   std::vector<std::vector<Hit>> hits_;  // FindBatch's, per document
   PassageStats stats_;
+  // Pass 1, per shard (padded: each is written by its shard's thread).
+  struct alignas(64) ShardState {
+    uint64_t windows = 0;
+    bool converted = false;  // filtered since filtering began
+  };
+  std::vector<ShardState> shard_state_;
+  // Pass 1 filtering (StartFiltering).
+  std::atomic<bool> filtering_{false};
+  std::mutex filter_mu_;
+  Words seen_;
+  uint64_t seen_bytes_ = 0;
+  uint64_t seen_bits_ = 0;
+  // The record pass (FinishFiltered).
+  bool external_ = false;
+  Words bloom_;
+  uint64_t bloom_blocks_ = 0;
+  std::unique_ptr<internal::SortedShards<Occurrence>> occurrences_;
+  std::unique_ptr<internal::SortedRuns<Repeat>> repeats_;
+  Repeat pending_{};  // the next repeat to read
+  bool has_pending_ = false;
+  std::vector<std::vector<Entry>> doc_entries_;  // FindRecorded's
 };
 
 absl::StatusOr<std::unique_ptr<PassageFinder>> PassageFinder::Create(
@@ -411,6 +786,14 @@ void PassageFinder::FindBatch(uint32_t first_ordinal,
                               absl::Span<const absl::Span<const Token>> docs,
                               std::vector<std::vector<Passage>>* out) {
   impl_->FindBatch(first_ordinal, docs, out);
+}
+bool PassageFinder::NeedsRecordPass() const { return impl_->NeedsRecordPass(); }
+absl::Status PassageFinder::RecordBatch(
+    uint32_t first_ordinal, absl::Span<const absl::Span<const Token>> docs) {
+  return impl_->RecordBatch(first_ordinal, docs);
+}
+absl::Status PassageFinder::FinishRecordPass() {
+  return impl_->FinishRecordPass();
 }
 const PassageStats& PassageFinder::stats() const { return impl_->stats(); }
 

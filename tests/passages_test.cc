@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <random>
 #include <string>
 #include <utility>
@@ -144,6 +145,79 @@ TEST(PassagesTest, PassagesAreMaximalAndNeverOverlap) {
   EXPECT_GT(total, 50u);
 }
 
+// Both passes (and the record pass when one is needed) over `texts` with
+// `shards` shards, the documents shuffled over them when there are several
+// (as the sketching threads add them), record batches of 1 to 64 documents.
+std::unique_ptr<PassageFinder> Prepare(const std::vector<std::string>& texts,
+                                       uint64_t limit, int shards,
+                                       std::mt19937* rng) {
+  PassageOptions options;
+  options.memory_limit = limit;
+  options.threads = shards;
+  auto f = PassageFinder::Create(options);
+  EXPECT_TRUE(f.ok()) << f.status();
+  std::vector<uint32_t> order(texts.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (shards > 1) std::shuffle(order.begin(), order.end(), *rng);
+  for (uint32_t i : order) {
+    EXPECT_TRUE((*f)->Add(i % shards, i, Tokenize(texts[i])).ok());
+  }
+  EXPECT_TRUE((*f)->Finish().ok());
+  if ((*f)->NeedsRecordPass()) {
+    for (size_t first = 0; first < texts.size();) {
+      const size_t n =
+          std::min<size_t>(1 + (*rng)() % 64, texts.size() - first);
+      std::vector<std::vector<Token>> owned;
+      std::vector<absl::Span<const Token>> batch;
+      for (size_t k = 0; k < n; ++k)
+        owned.push_back(Tokenize(texts[first + k]));
+      for (const auto& t : owned) batch.push_back(t);
+      EXPECT_TRUE((*f)->RecordBatch(static_cast<uint32_t>(first), batch).ok());
+      first += n;
+    }
+    EXPECT_TRUE((*f)->FinishRecordPass().ok());
+    EXPECT_FALSE((*f)->NeedsRecordPass());
+  }
+  return std::move(*f);
+}
+
+// Every document's passages by FindBatch, in batches of 1 to 64 documents
+// (first occurrences often sit in the same batch as their repeats).
+std::vector<std::vector<Passage>> FindInBatches(
+    PassageFinder* finder, const std::vector<std::vector<Token>>& tokens,
+    std::mt19937* rng) {
+  std::vector<std::vector<Passage>> found;
+  for (size_t first = 0; first < tokens.size();) {
+    const size_t n = std::min<size_t>(1 + (*rng)() % 64, tokens.size() - first);
+    std::vector<absl::Span<const Token>> batch;
+    for (size_t k = 0; k < n; ++k) batch.push_back(tokens[first + k]);
+    std::vector<std::vector<Passage>> out;
+    finder->FindBatch(static_cast<uint32_t>(first), batch, &out);
+    EXPECT_EQ(out.size(), n);
+    for (auto& p : out) found.push_back(std::move(p));
+    first += n;
+  }
+  return found;
+}
+
+void ExpectSamePassages(const std::vector<std::vector<Passage>>& reference,
+                        const std::vector<std::vector<Passage>>& found) {
+  ASSERT_EQ(reference.size(), found.size());
+  for (size_t i = 0; i < reference.size(); ++i) {
+    const auto& a = reference[i];
+    const auto& b = found[i];
+    ASSERT_EQ(a.size(), b.size()) << i;
+    for (size_t k = 0; k < a.size(); ++k) {
+      EXPECT_EQ(a[k].range, b[k].range) << i;
+      EXPECT_EQ(a[k].first, b[k].first) << i;
+      EXPECT_EQ(a[k].first_doc, b[k].first_doc) << i;
+      EXPECT_EQ(a[k].count, b[k].count) << i;
+      EXPECT_EQ(a[k].tokens, b[k].tokens) << i;
+      EXPECT_EQ(a[k].first_windows.size(), b[k].first_windows.size()) << i;
+    }
+  }
+}
+
 TEST(PassagesTest, MemoryCapGivesTheSameResult) {
   std::mt19937 rng(4);
   std::vector<std::string> texts;
@@ -153,28 +227,13 @@ TEST(PassagesTest, MemoryCapGivesTheSameResult) {
     texts.push_back(RandomWords(&rng, 40) + " " + pool[rng() % pool.size()] +
                     " " + RandomWords(&rng, 40));
   }
-  // Documents added in order to one shard, or shuffled over three shards
-  // (as the sketching threads add them).
-  auto finder = [&](uint64_t limit, int shards) {
-    PassageOptions options;
-    options.memory_limit = limit;
-    options.threads = shards;
-    auto f = PassageFinder::Create(options);
-    std::vector<uint32_t> order(texts.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    if (shards > 1) std::shuffle(order.begin(), order.end(), rng);
-    for (uint32_t i : order) {
-      EXPECT_TRUE((*f)->Add(i % shards, i, Tokenize(texts[i])).ok());
-    }
-    EXPECT_TRUE((*f)->Finish().ok());
-    return std::move(*f);
-  };
   std::vector<std::vector<Token>> tokens;
   for (const std::string& t : texts) tokens.push_back(Tokenize(t));
   // The reference: in memory, one shard, Find one document at a time (each
   // document once, in input order).
-  auto big = finder(uint64_t{256} << 20, 1);
+  auto big = Prepare(texts, uint64_t{256} << 20, 1, &rng);
   EXPECT_EQ(big->stats().runs_spilled, 0u);
+  EXPECT_FALSE(big->stats().record_pass);
   std::vector<std::vector<Passage>> reference;
   size_t passages = 0;
   for (size_t i = 0; i < texts.size(); ++i) {
@@ -182,45 +241,105 @@ TEST(PassagesTest, MemoryCapGivesTheSameResult) {
     passages += reference.back().size();
   }
   EXPECT_GT(passages, 1900u);  // almost every document repeats a pool passage
-  // Spilled and sharded finders, looked up in batches of 1 to 64 documents
-  // on as many threads as shards (first occurrences often sit in the same
-  // batch as their repeats): the same passages, counts included.
+  // Spilled (a record pass) and sharded finders, looked up in batches on
+  // as many threads as shards: the same passages, counts included.
   for (const auto& [limit, shards] :
        {std::pair<uint64_t, int>{uint64_t{1} << 20, 1},  // ~160k windows
         std::pair<uint64_t, int>{uint64_t{256} << 20, 3},
         std::pair<uint64_t, int>{uint64_t{1} << 20, 3}}) {
     SCOPED_TRACE(testing::Message()
                  << "limit " << limit << ", shards " << shards);
-    auto small = finder(limit, shards);
-    if (limit == uint64_t{1} << 20) {
-      EXPECT_GE(small->stats().runs_spilled, 2u);
-    }
+    auto small = Prepare(texts, limit, shards, &rng);
     EXPECT_EQ(big->stats().windows, small->stats().windows);
     EXPECT_EQ(big->stats().repeated_windows, small->stats().repeated_windows);
-    std::vector<std::vector<Passage>> found;
-    for (size_t first = 0; first < texts.size();) {
-      const size_t n = std::min<size_t>(1 + rng() % 64, texts.size() - first);
-      std::vector<absl::Span<const Token>> batch;
-      for (size_t k = 0; k < n; ++k) batch.push_back(tokens[first + k]);
-      std::vector<std::vector<Passage>> out;
-      small->FindBatch(static_cast<uint32_t>(first), batch, &out);
-      ASSERT_EQ(out.size(), n);
-      for (auto& p : out) found.push_back(std::move(p));
-      first += n;
+    if (limit == uint64_t{1} << 20) {
+      EXPECT_GE(small->stats().runs_spilled, 2u);
+      EXPECT_TRUE(small->stats().record_pass);
+      // Pass 1 recorded the repeated windows and some single ones, not
+      // every window.
+      EXPECT_GE(small->stats().candidate_windows,
+                big->stats().repeated_windows);
+      EXPECT_LT(small->stats().candidate_windows, big->stats().windows / 2);
+    } else {
+      EXPECT_FALSE(small->stats().record_pass);
     }
-    for (size_t i = 0; i < texts.size(); ++i) {
-      const auto& a = reference[i];
-      const auto& b = found[i];
-      ASSERT_EQ(a.size(), b.size()) << i;
-      for (size_t k = 0; k < a.size(); ++k) {
-        EXPECT_EQ(a[k].range, b[k].range);
-        EXPECT_EQ(a[k].first, b[k].first);
-        EXPECT_EQ(a[k].first_doc, b[k].first_doc);
-        EXPECT_EQ(a[k].count, b[k].count);
-        EXPECT_EQ(a[k].tokens, b[k].tokens);
-      }
-    }
+    ExpectSamePassages(reference, FindInBatches(small.get(), tokens, &rng));
   }
+}
+
+// A corpus of mostly repeated text at the smallest memory limit: pass 1's
+// bit array is crowded (many single windows recorded as if repeated), and
+// the record pass's places and repeats spill runs of their own.
+TEST(PassagesTest, RecordPassUnderPressureGivesTheSameResult) {
+  std::mt19937 rng(11);
+  std::vector<std::string> pool;
+  for (int i = 0; i < 400; ++i)
+    pool.push_back(RandomWords(&rng, 12 + rng() % 30));
+  std::vector<std::string> texts;
+  for (int d = 0; d < 16000; ++d) {
+    std::string t;
+    for (int k = 0, parts = 2 + rng() % 4; k < parts; ++k) {
+      if (!t.empty()) t += ' ';
+      t += rng() % 3 == 0 ? RandomWords(&rng, 5 + rng() % 40)
+                          : pool[rng() % pool.size()];
+    }
+    if (d > 0 && rng() % 10 == 0) t = texts[rng() % d];  // an exact copy
+    texts.push_back(std::move(t));
+  }
+  std::vector<std::vector<Token>> tokens;
+  for (const std::string& t : texts) tokens.push_back(Tokenize(t));
+  auto big = Prepare(texts, uint64_t{256} << 20, 1, &rng);
+  ASSERT_FALSE(big->stats().record_pass);
+  std::vector<std::vector<Passage>> reference;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    reference.push_back(big->Find(i, tokens[i]));
+  }
+  for (int shards : {1, 2}) {
+    SCOPED_TRACE(testing::Message() << "shards " << shards);
+    auto small = Prepare(texts, uint64_t{1} << 20, shards, &rng);
+    const PassageStats& st = small->stats();
+    EXPECT_TRUE(st.record_pass);
+    EXPECT_EQ(big->stats().windows, st.windows);
+    EXPECT_EQ(big->stats().repeated_windows, st.repeated_windows);
+    EXPECT_GT(st.candidate_windows, big->stats().repeated_windows);
+    // Places of far more than 1 MiB were sorted through the disk.
+    EXPECT_GT(st.recorded_occurrences * 24, uint64_t{8} << 20);
+    EXPECT_GT(st.bytes_spilled, uint64_t{16} << 20);
+    ExpectSamePassages(reference, FindInBatches(small.get(), tokens, &rng));
+  }
+}
+
+// Before the record pass nothing is found, and the record pass is refused
+// where none is needed.
+TEST(PassagesTest, RecordPassOrder) {
+  std::mt19937 rng(5);
+  std::vector<std::string> texts;
+  const std::string shared = RandomWords(&rng, 20);
+  for (int d = 0; d < 3000; ++d) {
+    texts.push_back(RandomWords(&rng, 60) + " " + shared);
+  }
+  PassageOptions options;
+  options.memory_limit = uint64_t{1} << 20;
+  auto f = PassageFinder::Create(options);
+  ASSERT_TRUE(f.ok());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    ASSERT_TRUE((*f)->Add(i, Tokenize(texts[i])).ok());
+  }
+  ASSERT_TRUE((*f)->Finish().ok());
+  ASSERT_TRUE((*f)->NeedsRecordPass());
+  EXPECT_TRUE((*f)->Find(1, Tokenize(texts[1])).empty());
+  EXPECT_TRUE((*f)->FinishRecordPass().ok());
+  EXPECT_FALSE((*f)->NeedsRecordPass());
+  EXPECT_EQ((*f)->RecordBatch(0, {}).code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  auto g = PassageFinder::Create(PassageOptions());
+  ASSERT_TRUE(g.ok());
+  ASSERT_TRUE((*g)->Add(0, Tokenize(texts[0])).ok());
+  ASSERT_TRUE((*g)->Finish().ok());
+  EXPECT_FALSE((*g)->NeedsRecordPass());
+  EXPECT_EQ((*g)->FinishRecordPass().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(PassagesTest, SubtractCoveredKeepsOnlyUncoveredLongEnoughParts) {

@@ -153,6 +153,61 @@ TEST(SortedRunsTest, PartitionedSortsTheSame) {
   }
 }
 
+// TryAdd refuses exactly where Add would spill; SpillFiltered keeps what
+// its filter leaves of the records held (as one sorted run) and then holds
+// no more than its new budget; the merge gives the kept records and every
+// record added later, in order.
+TEST(SortedRunsTest, TryAddAndSpillFiltered) {
+  for (const int bits : {0, 4}) {
+    SCOPED_TRACE(testing::Message() << "partition bits " << bits);
+    SortedRunsOptions options;
+    options.memory_limit = 8 * 4096;
+    options.partition_bits = bits;
+    options.temp_dir = testing::TempDir();
+    SortedRuns<uint64_t> runs(options);
+    const std::vector<uint64_t> keys = MakeKeys(Keys::kUniform, 20000, 21);
+    size_t added = 0;
+    while (runs.TryAdd(keys[added])) ++added;
+    // The budget, or (partitioned) a little before it, when the first
+    // partition fills past half the budget.
+    EXPECT_LE(added, 4096u);
+    EXPECT_GE(added, bits == 0 ? 4096u : 2048u);
+    EXPECT_EQ(runs.stats().runs_spilled, 0u);
+    // Keep the even keys of those held, then at most 1,000 records.
+    std::vector<uint64_t> expected;
+    for (size_t i = 0; i < added; ++i) {
+      if (keys[i] % 2 == 0) expected.push_back(keys[i]);
+    }
+    auto keep_even = [](uint64_t* data, size_t n) {
+      EXPECT_TRUE(std::is_sorted(data, data + n));
+      return static_cast<size_t>(
+          std::stable_partition(data, data + n,
+                                [](uint64_t v) { return v % 2 == 0; }) -
+          data);
+    };
+    ASSERT_TRUE(runs.SpillFiltered(keep_even, 8 * 1000).ok());
+    EXPECT_EQ(runs.stats().runs_spilled, 1u);
+    size_t held = 0;
+    for (size_t i = added; i < keys.size(); ++i) {
+      if (!runs.TryAdd(keys[i])) break;
+      expected.push_back(keys[i]);
+      ++held;
+    }
+    EXPECT_LE(held, 1000u);
+    EXPECT_GE(held, bits == 0 ? 1000u : 500u);
+    for (size_t i = added + held; i < keys.size(); ++i) {
+      ASSERT_TRUE(runs.Add(keys[i]).ok());
+      expected.push_back(keys[i]);
+    }
+    std::sort(expected.begin(), expected.end());
+    ASSERT_TRUE(runs.Finish().ok());
+    std::vector<uint64_t> out;
+    uint64_t v;
+    while (runs.Next(&v)) out.push_back(v);
+    EXPECT_EQ(out, expected);
+  }
+}
+
 // Shards filled side by side, read back either merged (Finish, Next) or,
 // kept in memory in partitions, a sorted partition at a time on threads:
 // both give every record once, in ascending order.

@@ -44,6 +44,9 @@ struct RunTotals {
   double peak_rss_mb = 0;
   int threads = 1;
   std::string simd;
+  // Exact passages (empty names: passages were off): (name, value) pairs
+  // of the passage stage's figures, in order, for the summary.
+  std::vector<std::pair<std::string, uint64_t>> passage_figures;
 };
 
 struct InspectOptions {

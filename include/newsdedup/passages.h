@@ -12,14 +12,31 @@
 //
 // Pass 1 hashes every window of `min_tokens` words (a rolling hash over the
 // word hashes the tokenizer made) and records the hash: 8 bytes per input
-// word. The hashes are sorted in memory up to `memory_limit` bytes, then
-// spilled to disk as sorted runs and merged, so any corpus fits: only the
-// windows that occur twice or more are kept, with their number of
-// occurrences. Pass 2 looks each window up in that table; the first time a
-// window is met in input order is its first occurrence, and consecutive
-// repeated windows whose first occurrences are consecutive too join into
-// maximal passages. The result does not depend on the memory limit or the
-// number of threads.
+// word. While the hashes fit in `memory_limit` bytes, they are sorted in
+// memory and the windows that occur twice or more make a table, with their
+// number of occurrences. Pass 2 looks each window up in that table; the
+// first time a window is met in input order is its first occurrence, and
+// consecutive repeated windows whose first occurrences are consecutive too
+// join into maximal passages.
+//
+// A corpus whose hashes do not fit takes a record pass between the two
+// (NeedsRecordPass), and holds nothing in memory that grows with it:
+//
+//   (*finder)->Finish();
+//   if ((*finder)->NeedsRecordPass()) {
+//     for (each batch of documents, in order) (*finder)->RecordBatch(...);
+//     (*finder)->FinishRecordPass();
+//   }
+//   for (each batch of documents, in order) (*finder)->FindBatch(...);
+//
+// From the first spill on, pass 1 records only windows whose bit in a bit
+// array was set before (every repeated window at least once, and a few
+// single ones); the record pass writes the place of every window a Bloom
+// filter of those may hold; sorting the places by hash gives each repeated
+// window's first occurrence and count, and sorting the repeats by place
+// gives FindBatch its hits, read back in order from disk. The passages are
+// the same either way: the result does not depend on the memory limit or
+// the number of threads.
 #ifndef NEWSDEDUP_PASSAGES_H_
 #define NEWSDEDUP_PASSAGES_H_
 
@@ -72,7 +89,13 @@ struct PassageStats {
   uint64_t runs_spilled = 0;      // sorted runs written to disk
   uint64_t bytes_spilled = 0;
   uint64_t peak_record_bytes = 0;  // largest in-memory record buffer
-  uint64_t table_bytes = 0;        // the repeated-window table
+  uint64_t table_bytes = 0;  // the repeated-window table, or the Bloom filter
+  // The record pass (pass 1 spilled): whether it is needed, the distinct
+  // hashes pass 1 recorded (repeated windows and a few single ones), and the
+  // places the record pass wrote.
+  bool record_pass = false;
+  uint64_t candidate_windows = 0;
+  uint64_t recorded_occurrences = 0;
 };
 
 class PassageFinder {
@@ -90,12 +113,25 @@ class PassageFinder {
   // time). Each shard buffers memory_limit / threads bytes; the result is
   // the same however documents are spread over shards.
   absl::Status Add(int shard, uint32_t ordinal, absl::Span<const Token> tokens);
-  // Ends pass 1: merges the runs and builds the table of repeated windows.
+  // Ends pass 1: builds the table of repeated windows, or, when the records
+  // spilled, readies the record pass.
   absl::Status Finish();
+  // After Finish: whether every document must come once more, in input
+  // order, through RecordBatch (then FinishRecordPass) before FindBatch.
+  bool NeedsRecordPass() const;
+  // The record pass: documents first_ordinal, first_ordinal + 1, ... (their
+  // tokens as in pass 1), on `threads` threads. Errors: a spill that cannot
+  // be written; FailedPrecondition when no record pass is needed.
+  absl::Status RecordBatch(uint32_t first_ordinal,
+                           absl::Span<const absl::Span<const Token>> docs);
+  // Ends the record pass: sorts the places into repeats. Errors: a run that
+  // cannot be written or read back.
+  absl::Status FinishRecordPass();
   // Pass 2: the maximal repeated passages of the same document, in order,
   // non-overlapping; each repeats text that starts earlier in input order.
   // Every document must come once, in input order (first occurrences are
-  // learned on the way). Not thread-safe.
+  // learned on the way), after the record pass if one is needed (before it,
+  // nothing is found). Not thread-safe.
   std::vector<Passage> Find(uint32_t ordinal, absl::Span<const Token> tokens);
   // Find for documents first_ordinal, first_ordinal + 1, ... at once, on
   // `threads` threads: (*out)[k] gets document first_ordinal + k's

@@ -355,12 +355,53 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
   return absl::OkStatus();
 }
 
+// Between the passes when the passage records spilled: every record once
+// more through PassageFinder::RecordBatch (see passages.h).
+absl::Status RunRecordPass(const Flags& f,
+                           const newsdedup::ReaderOptions& options,
+                           ScanRun* run) {
+  auto reader = newsdedup::Reader::Open(f.inputs, options, nullptr);
+  if (!reader.ok()) return reader.status();
+  newsdedup::cli::Prefetcher prefetch(reader->get(), f.scan.threads > 1);
+  newsdedup::cli::Progress progress("passage records", !f.quiet);
+  constexpr size_t kBatchDocuments = 512;
+  std::vector<newsdedup::cli::Prefetcher::Item> batch(kBatchDocuments);
+  std::vector<absl::Span<const newsdedup::Token>> batch_tokens;
+  uint32_t ordinal = 0;
+  bool more = true;
+  while (more) {
+    size_t n = 0;
+    while (n < kBatchDocuments) {
+      auto next = prefetch.Next(&batch[n]);
+      if (!next.ok()) return next.status();
+      if (!*next) {
+        more = false;
+        break;
+      }
+      ++n;
+    }
+    batch_tokens.clear();
+    for (size_t k = 0; k < n; ++k) batch_tokens.push_back(batch[k].tokens);
+    absl::Status s = run->passages->RecordBatch(ordinal, batch_tokens);
+    if (!s.ok()) return s;
+    ordinal += static_cast<uint32_t>(n);
+    if (n > 0) progress.Update(ordinal, batch[n - 1].bytes_read);
+  }
+  progress.Done();
+  return run->passages->FinishRecordPass();
+}
+
 // Pass 2: the exact repeated passages of every record, minus what the
 // scanner already reported, merged into the spans in report order.
 absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
   if (!run->passages) return absl::OkStatus();
   newsdedup::ReaderOptions options = f.reader;
   options.strict = false;
+  const uint64_t spilled_before = run->passages->stats().bytes_spilled;
+  if (run->passages->NeedsRecordPass()) {
+    absl::Status s = RunRecordPass(f, options, run);
+    if (!s.ok()) return s;
+  }
   auto reader = newsdedup::Reader::Open(f.inputs, options, nullptr);
   if (!reader.ok()) return reader.status();
   std::vector<newsdedup::SpanRecord> merged;
@@ -495,6 +536,16 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
   progress.Done();
   run->stats.clusters = next_cluster - 1;
   run->spans = std::move(merged);
+  const newsdedup::PassageStats& ps = run->passages->stats();
+  run->stats.spilled_bytes += ps.bytes_spilled - spilled_before;
+  run->totals.passage_figures = {
+      {"windows", ps.windows},
+      {"repeated_windows", ps.repeated_windows},
+      {"record_pass", ps.record_pass ? 1 : 0},
+      {"candidate_windows", ps.candidate_windows},
+      {"recorded_occurrences", ps.recorded_occurrences},
+      {"table_bytes", ps.table_bytes},
+      {"spilled_bytes", ps.bytes_spilled}};
   return absl::OkStatus();
 }
 

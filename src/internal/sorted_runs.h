@@ -256,6 +256,16 @@ class SortedRuns {
 
   // Before Finish. Errors: a run that cannot be written.
   absl::Status Add(const T& record) {
+    if (TryAdd(record)) return absl::OkStatus();
+    absl::Status s = Spill();
+    if (!s.ok()) return s;
+    TryAdd(record);  // there is room now
+    return absl::OkStatus();
+  }
+
+  // Add without spilling: false, adding nothing, where Add would spill a
+  // run (a full buffer or partition).
+  bool TryAdd(const T& record) {
     if (partition_bits_ > 0) {
       const size_t p =
           static_cast<size_t>(SortKey(record) >> (64 - partition_bits_));
@@ -266,34 +276,70 @@ class SortedRuns {
             static_cast<T*>(std::malloc(region_ * fill_.size() * sizeof(T))));
         if (regions_ == nullptr) throw std::bad_alloc();
       } else if (fill_[p] == region_) {
-        if (held_ * 2 < max_records_) {
-          // Keys far from even (a window or band key repeated very often):
-          // one buffer serves them better than a spill per full partition.
-          Unpartition();
-          return Add(record);
-        }
-        absl::Status s = Spill();
-        if (!s.ok()) return s;
+        if (held_ * 2 >= max_records_) return false;
+        // Keys far from even (a window or band key repeated very often):
+        // one buffer serves them better than a spill per full partition.
+        Unpartition();
+        return TryAdd(record);
       }
       regions_.get()[p * region_ + fill_[p]++] = record;
       ++held_;
       ++stats_.records;
-      return absl::OkStatus();
+      return true;
     }
     if (buffer_.size() == buffer_.capacity()) {
-      if (buffer_.capacity() == 0) {
-        // One reservation of the whole budget: pages are only backed as
-        // they are written, and growing by doubling would copy the records
-        // and have the kernel clear about twice the pages.
-        buffer_.reserve(max_records_);
-        AdviseHugePages(buffer_.data(), buffer_.capacity() * sizeof(T));
-      } else {
-        absl::Status s = Spill();
-        if (!s.ok()) return s;
-      }
+      if (buffer_.capacity() != 0) return false;
+      // One reservation of the whole budget: pages are only backed as they
+      // are written, and growing by doubling would copy the records and
+      // have the kernel clear about twice the pages.
+      buffer_.reserve(max_records_);
+      AdviseHugePages(buffer_.data(), buffer_.capacity() * sizeof(T));
     }
     buffer_.push_back(record);
     ++stats_.records;
+    return true;
+  }
+
+  // Sorts the records held in memory, keeps those `keep` leaves and spills
+  // them as a run (none if it keeps nothing), then holds at most
+  // `memory_limit` bytes from then on. keep(data, n) gets a sorted range
+  // (a partition, or the whole buffer), may rearrange it and returns how
+  // many records at its start to keep, in ascending order.
+  template <typename Keep>
+  absl::Status SpillFiltered(const Keep& keep, uint64_t memory_limit) {
+    NoteBuffer();
+    if (partition_bits_ > 0) {
+      SortPartitions(options_.threads);
+      uint64_t kept = 0;
+      for (size_t p = 0; p < fill_.size(); ++p) {
+        if (fill_[p] == 0) continue;
+        fill_[p] = keep(regions_.get() + p * region_, fill_[p]);
+        kept += fill_[p];
+      }
+      held_ = kept;
+    } else {
+      SortBuffer(buffer_.data(), buffer_.size(), options_.threads);
+      buffer_.resize(keep(buffer_.data(), buffer_.size()));
+    }
+    if (held_ > 0 || !buffer_.empty()) {
+      absl::Status s = Spill();
+      if (!s.ok()) return s;
+    }
+    Release();
+    // Free the pages: the next Add allocates the smaller buffer.
+    max_records_ = std::max<uint64_t>(1, memory_limit / sizeof(T));
+    if (partition_bits_ > 0) {
+      int bits = partition_bits_;
+      while (bits > 0 && (max_records_ >> bits) < 64) --bits;
+      if (bits == 0) {
+        partition_bits_ = 0;
+        fill_.clear();
+      } else {
+        partition_bits_ = bits;
+        region_ = max_records_ >> bits;
+        fill_.assign(size_t{1} << bits, 0);
+      }
+    }
     return absl::OkStatus();
   }
 
@@ -590,6 +636,17 @@ class SortedShards {
   absl::Status Add(int shard, const T& record) {
     return shards_[shard]->Add(record);
   }
+  bool TryAdd(int shard, const T& record) {
+    return shards_[shard]->TryAdd(record);
+  }
+  // SortedRuns::SpillFiltered on shard `shard`, which then buffers
+  // `memory_limit` bytes (not divided among the shards).
+  template <typename Keep>
+  absl::Status SpillFiltered(int shard, const Keep& keep,
+                             uint64_t memory_limit) {
+    return shards_[shard]->SpillFiltered(keep, memory_limit);
+  }
+  int shards() const { return static_cast<int>(shards_.size()); }
 
   // Sorts the shards that hold records side by side, `threads` shared
   // among them; Next then returns all records in ascending order.
