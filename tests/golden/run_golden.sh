@@ -74,6 +74,23 @@ check "scan 120 records, 1 and 3 threads" "$tmp/many1.jsonl" "$tmp/many3.jsonl"
 "$bin" scan "$tmp/many.jsonl" -q --threads 2 --memory-limit 2 >"$tmp/many-small.jsonl"
 check "scan 120 records, --memory-limit 2" "$tmp/many1.jsonl" "$tmp/many-small.jsonl"
 
+# Enough words (2,000 records) that the passage records spill at
+# --memory-limit 2: the record pass (passages.h) runs, and the report is the
+# in-memory one.
+for i in $(seq 1 200); do
+  sed "s/\"id\": \"/\"id\": \"big$i\//" testdata/news-sample.jsonl
+done >"$tmp/big.jsonl"
+"$bin" scan "$tmp/big.jsonl" -q --threads 2 >"$tmp/big-memory.jsonl"
+"$bin" scan "$tmp/big.jsonl" -q --threads 2 --memory-limit 2 \
+  --summary "$tmp/big-summary.json" >"$tmp/big-small.jsonl"
+check "scan 2,000 records, a passage record pass" "$tmp/big-memory.jsonl" "$tmp/big-small.jsonl"
+if ! grep -q '"record_pass": 1' "$tmp/big-summary.json"; then
+  echo "FAIL passage record pass: not taken at --memory-limit 2"
+  failures=$((failures + 1))
+else
+  echo "ok   passage record pass taken"
+fi
+
 for threads in 2 4; do
   "$bin" scan testdata/news-sample.jsonl -q --threads "$threads" >"$tmp/threads.jsonl"
   check "scan with $threads threads" "$golden/scan_sample.expected" "$tmp/threads.jsonl"
