@@ -250,6 +250,42 @@ struct ScanRun {
   std::unique_ptr<newsdedup::Scanner> scanner;
 };
 
+// Between the passes when the passage records spilled: every record once
+// more through PassageFinder::RecordBatch (see passages.h).
+absl::Status RunRecordPass(const Flags& f, ScanRun* run) {
+  newsdedup::ReaderOptions options = f.reader;
+  options.strict = false;
+  auto reader = newsdedup::Reader::Open(f.inputs, options, nullptr);
+  if (!reader.ok()) return reader.status();
+  newsdedup::cli::Prefetcher prefetch(reader->get(), f.scan.threads > 1);
+  newsdedup::cli::Progress progress("passage records", !f.quiet);
+  constexpr size_t kBatchDocuments = 512;
+  std::vector<newsdedup::cli::Prefetcher::Item> batch(kBatchDocuments);
+  std::vector<absl::Span<const newsdedup::Token>> batch_tokens;
+  uint32_t ordinal = 0;
+  bool more = true;
+  while (more) {
+    size_t n = 0;
+    while (n < kBatchDocuments) {
+      auto next = prefetch.Next(&batch[n]);
+      if (!next.ok()) return next.status();
+      if (!*next) {
+        more = false;
+        break;
+      }
+      ++n;
+    }
+    batch_tokens.clear();
+    for (size_t k = 0; k < n; ++k) batch_tokens.push_back(batch[k].tokens);
+    absl::Status s = run->passages->RecordBatch(ordinal, batch_tokens);
+    if (!s.ok()) return s;
+    ordinal += static_cast<uint32_t>(n);
+    if (n > 0) progress.Update(ordinal, batch[n - 1].bytes_read);
+  }
+  progress.Done();
+  return run->passages->FinishRecordPass();
+}
+
 absl::Status RunPassOne(const Flags& f, ScanRun* run) {
   auto reader = newsdedup::Reader::Open(
       f.inputs, f.reader,
@@ -322,14 +358,19 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
   run->scanner->Flush();  // the last passage records
   run->EndPhase("read");
   if (run->sink_failed.load()) return run->SinkStatus();
-  // With threads to spare, the passage table is built while the scanner
+  // With threads to spare, the passage table is built (or, where the
+  // passage records spilled, the record pass read) while the scanner
   // matches: they share nothing, and each has serial steps the other can
   // fill.
   absl::Status passages_status;
   std::thread passages_finish;
   if (run->passages && f.scan.threads > 1) {
-    passages_finish =
-        std::thread([&]() { passages_status = run->passages->Finish(); });
+    passages_finish = std::thread([&]() {
+      passages_status = run->passages->Finish();
+      if (passages_status.ok() && run->passages->NeedsRecordPass()) {
+        passages_status = RunRecordPass(f, run);
+      }
+    });
   }
   absl::Status scanner_status = run->scanner->Finish();
   if (passages_finish.joinable()) {
@@ -355,42 +396,6 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
   return absl::OkStatus();
 }
 
-// Between the passes when the passage records spilled: every record once
-// more through PassageFinder::RecordBatch (see passages.h).
-absl::Status RunRecordPass(const Flags& f,
-                           const newsdedup::ReaderOptions& options,
-                           ScanRun* run) {
-  auto reader = newsdedup::Reader::Open(f.inputs, options, nullptr);
-  if (!reader.ok()) return reader.status();
-  newsdedup::cli::Prefetcher prefetch(reader->get(), f.scan.threads > 1);
-  newsdedup::cli::Progress progress("passage records", !f.quiet);
-  constexpr size_t kBatchDocuments = 512;
-  std::vector<newsdedup::cli::Prefetcher::Item> batch(kBatchDocuments);
-  std::vector<absl::Span<const newsdedup::Token>> batch_tokens;
-  uint32_t ordinal = 0;
-  bool more = true;
-  while (more) {
-    size_t n = 0;
-    while (n < kBatchDocuments) {
-      auto next = prefetch.Next(&batch[n]);
-      if (!next.ok()) return next.status();
-      if (!*next) {
-        more = false;
-        break;
-      }
-      ++n;
-    }
-    batch_tokens.clear();
-    for (size_t k = 0; k < n; ++k) batch_tokens.push_back(batch[k].tokens);
-    absl::Status s = run->passages->RecordBatch(ordinal, batch_tokens);
-    if (!s.ok()) return s;
-    ordinal += static_cast<uint32_t>(n);
-    if (n > 0) progress.Update(ordinal, batch[n - 1].bytes_read);
-  }
-  progress.Done();
-  return run->passages->FinishRecordPass();
-}
-
 // Pass 2: the exact repeated passages of every record, minus what the
 // scanner already reported, merged into the spans in report order.
 absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
@@ -398,8 +403,8 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
   newsdedup::ReaderOptions options = f.reader;
   options.strict = false;
   const uint64_t spilled_before = run->passages->stats().bytes_spilled;
-  if (run->passages->NeedsRecordPass()) {
-    absl::Status s = RunRecordPass(f, options, run);
+  if (run->passages->NeedsRecordPass()) {  // not done during matching
+    absl::Status s = RunRecordPass(f, run);
     if (!s.ok()) return s;
   }
   auto reader = newsdedup::Reader::Open(f.inputs, options, nullptr);
