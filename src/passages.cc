@@ -1,8 +1,11 @@
 #include "newsdedup/passages.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -207,7 +210,7 @@ class PassageFinder::Impl {
       }
       if (count >= 2) Keep(hash, count);
     }
-    records_.Release();
+    records_.Close();  // its runs are deleted now
     // Entries are numbered in 32 bits (kFirst is the largest).
     if (hashes_.size() >= kFirst) {
       return absl::ResourceExhaustedError(absl::StrCat(
@@ -268,9 +271,9 @@ class PassageFinder::Impl {
 
   absl::Status RecordBatch(uint32_t first_ordinal,
                            absl::Span<const absl::Span<const Token>> docs) {
-    if (!external_ || repeats_ != nullptr) {
+    if (!external_ || repeats_ != nullptr || occurrences_ == nullptr) {
       return absl::FailedPreconditionError(
-          "passage record pass: not needed, or already finished");
+          "passage record pass: not needed, already finished or failed");
     }
     // Documents in contiguous parts, one per shard.
     const size_t parts = std::min<size_t>(
@@ -308,39 +311,92 @@ class PassageFinder::Impl {
   }
 
   absl::Status FinishRecordPass() {
-    if (!external_ || repeats_ != nullptr) {
+    if (!external_ || repeats_ != nullptr || occurrences_ == nullptr) {
       return absl::FailedPreconditionError(
-          "passage record pass: not needed, or already finished");
+          "passage record pass: not needed, already finished or failed");
     }
     bloom_.reset();
-    RETURN_IF_ERROR(occurrences_->Finish(options_.threads));
+    // Whatever happens now, the places are used up.
+    std::unique_ptr<internal::SortedShards<Occurrence>> occurrences =
+        std::move(occurrences_);
+    RETURN_IF_ERROR(occurrences->Finish(options_.threads));
     internal::SortedRunsOptions o;
-    o.memory_limit = options_.memory_limit;
+    o.memory_limit = options_.memory_limit / 2;  // the places hold the rest
     o.temp_dir = options_.temp_dir;
     o.tag = "passage-repeats";
     o.threads = options_.threads;
-    repeats_ = std::make_unique<internal::SortedRuns<Repeat>>(o);
+    auto repeats = std::make_unique<internal::SortedRuns<Repeat>>(o);
     // Occurrences by hash, each hash's first: a hash met twice or more is a
-    // repeated window, and its occurrences after the first are repeats.
+    // repeated window, and its occurrences after the first are repeats. They
+    // are held until the hash's last (the count goes into each), past a
+    // million in a scratch file.
     Occurrence first{}, next{};
+    constexpr size_t kHeld = size_t{1} << 20;
     std::vector<std::pair<uint32_t, uint32_t>> later;  // (doc, token)
-    bool open = false;
-    auto close = [&]() -> absl::Status {
-      if (later.empty()) return absl::OkStatus();
-      ++stats_.repeated_windows;
-      const uint32_t count = static_cast<uint32_t>(
-          std::min<uint64_t>(uint64_t{later.size()} + 1, UINT32_MAX));
-      for (const auto& [doc, token] : later) {
-        RETURN_IF_ERROR(repeats_->Add({doc, token, first.doc, first.token,
-                                       first.begin, first.end, count}));
+    std::unique_ptr<FILE, int (*)(FILE*)> later_file(nullptr, &std::fclose);
+    uint64_t later_spilled = 0;
+    auto hold = [&]() -> absl::Status {
+      later.push_back({next.doc, next.token});
+      if (later.size() < kHeld) return absl::OkStatus();
+      if (later_file == nullptr) {
+        absl::StatusOr<FILE*> f = internal::CreateScratchFile(
+            absl::StrCat(internal::TempDir(options_.temp_dir),
+                         "/newsdedup-passage-group-", getpid(), "-",
+                         reinterpret_cast<uintptr_t>(this), ".tmp"),
+            "passage repeats");
+        if (!f.ok()) return f.status();
+        later_file.reset(*f);
       }
+      if (std::fwrite(later.data(), sizeof(later[0]), later.size(),
+                      later_file.get()) != later.size()) {
+        return absl::DataLossError(
+            "cannot write passage repeats to the temporary folder (disk "
+            "full?)");
+      }
+      later_spilled += later.size();
       later.clear();
       return absl::OkStatus();
     };
-    while (occurrences_->Next(&next)) {
+    auto close = [&]() -> absl::Status {
+      const uint64_t held = later_spilled + later.size();
+      if (held == 0) return absl::OkStatus();
+      ++stats_.repeated_windows;
+      const uint32_t count =
+          static_cast<uint32_t>(std::min<uint64_t>(held + 1, UINT32_MAX));
+      auto emit = [&](uint32_t doc, uint32_t token) {
+        return repeats->Add({doc, token, first.doc, first.token, first.begin,
+                             first.end, count});
+      };
+      if (later_spilled > 0) {
+        // Read back in order, then the rest held.
+        std::vector<std::pair<uint32_t, uint32_t>> chunk(kHeld);
+        if (std::fflush(later_file.get()) != 0 ||
+            std::fseek(later_file.get(), 0, SEEK_SET) != 0) {
+          return absl::DataLossError("cannot read passage repeats back");
+        }
+        for (uint64_t left = later_spilled; left > 0;) {
+          const size_t n = static_cast<size_t>(std::min<uint64_t>(left, kHeld));
+          if (std::fread(chunk.data(), sizeof(chunk[0]), n, later_file.get()) !=
+              n) {
+            return absl::DataLossError("cannot read passage repeats back");
+          }
+          for (size_t k = 0; k < n; ++k) {
+            RETURN_IF_ERROR(emit(chunk[k].first, chunk[k].second));
+          }
+          left -= n;
+        }
+        later_file.reset();
+        later_spilled = 0;
+      }
+      for (const auto& [doc, token] : later) RETURN_IF_ERROR(emit(doc, token));
+      later.clear();
+      return absl::OkStatus();
+    };
+    bool open = false;
+    while (occurrences->Next(&next)) {
       ++stats_.recorded_occurrences;
       if (open && next.hash == first.hash) {
-        later.push_back({next.doc, next.token});
+        RETURN_IF_ERROR(hold());
         continue;
       }
       RETURN_IF_ERROR(close());
@@ -349,15 +405,16 @@ class PassageFinder::Impl {
     }
     RETURN_IF_ERROR(close());
     std::vector<std::pair<uint32_t, uint32_t>>().swap(later);
-    const internal::SortedRunsStats occ = occurrences_->stats();
-    occurrences_.reset();
-    RETURN_IF_ERROR(repeats_->Finish());
-    const internal::SortedRunsStats rep = repeats_->stats();
+    const internal::SortedRunsStats occ = occurrences->stats();
+    occurrences.reset();  // its runs are deleted now
+    RETURN_IF_ERROR(repeats->Finish());
+    const internal::SortedRunsStats rep = repeats->stats();
     stats_.runs_spilled += occ.runs_spilled + rep.runs_spilled;
     stats_.bytes_spilled += occ.bytes_spilled + rep.bytes_spilled;
     stats_.peak_record_bytes =
         std::max({stats_.peak_record_bytes, occ.peak_buffer_bytes,
                   rep.peak_buffer_bytes});
+    repeats_ = std::move(repeats);
     has_pending_ = repeats_->Next(&pending_);
     return absl::OkStatus();
   }
@@ -572,7 +629,7 @@ class PassageFinder::Impl {
       any = true;
       ++stats_.candidate_windows;
     }
-    records_.Release();
+    records_.Close();  // its runs are deleted now
     stats_.runs_spilled = sorted.runs_spilled;
     stats_.bytes_spilled = sorted.bytes_spilled;
     stats_.peak_record_bytes = sorted.peak_buffer_bytes;
@@ -580,9 +637,10 @@ class PassageFinder::Impl {
     stats_.record_pass = true;
     external_ = true;
     internal::SortedRunsOptions o;
-    o.memory_limit = std::max<uint64_t>(
-        sizeof(Occurrence),
-        options_.memory_limit - std::min(options_.memory_limit, bytes));
+    // Half: the Bloom filter takes at most the other half, and then the
+    // repeats do (FinishRecordPass).
+    o.memory_limit =
+        std::max<uint64_t>(sizeof(Occurrence), options_.memory_limit / 2);
     o.temp_dir = options_.temp_dir;
     o.tag = "passage-occurrences";
     o.partition_bits = 10;  // by hash

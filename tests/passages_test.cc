@@ -6,6 +6,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -213,7 +214,10 @@ void ExpectSamePassages(const std::vector<std::vector<Passage>>& reference,
       EXPECT_EQ(a[k].first_doc, b[k].first_doc) << i;
       EXPECT_EQ(a[k].count, b[k].count) << i;
       EXPECT_EQ(a[k].tokens, b[k].tokens) << i;
-      EXPECT_EQ(a[k].first_windows.size(), b[k].first_windows.size()) << i;
+      ASSERT_EQ(a[k].first_windows.size(), b[k].first_windows.size()) << i;
+      for (size_t w = 0; w < a[k].first_windows.size(); ++w) {
+        EXPECT_EQ(a[k].first_windows[w], b[k].first_windows[w]) << i;
+      }
     }
   }
 }
@@ -307,6 +311,93 @@ TEST(PassagesTest, RecordPassUnderPressureGivesTheSameResult) {
     EXPECT_GT(st.bytes_spilled, uint64_t{16} << 20);
     ExpectSamePassages(reference, FindInBatches(small.get(), tokens, &rng));
   }
+}
+
+// Shards added at once from their own threads, as the sketching threads
+// do: one shard gets only the first documents (it filters its records only
+// at Finish) and one gets none. The same passages as one shard in memory.
+TEST(PassagesTest, ShardsAddedOnThreadsGiveTheSameResult) {
+  std::mt19937 rng(17);
+  std::vector<std::string> pool;
+  for (int i = 0; i < 200; ++i)
+    pool.push_back(RandomWords(&rng, 12 + rng() % 20));
+  std::vector<std::string> texts;
+  for (int d = 0; d < 8000; ++d) {
+    std::string t = RandomWords(&rng, 10 + rng() % 30);
+    for (int k = 0, parts = 1 + rng() % 3; k < parts; ++k) {
+      t += ' ';
+      t += pool[rng() % pool.size()];
+    }
+    texts.push_back(std::move(t));
+  }
+  std::vector<std::vector<Token>> tokens;
+  for (const std::string& t : texts) tokens.push_back(Tokenize(t));
+  auto big = Prepare(texts, uint64_t{256} << 20, 1, &rng);
+  std::vector<std::vector<Passage>> reference;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    reference.push_back(big->Find(i, tokens[i]));
+  }
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(testing::Message() << "round " << round);
+    PassageOptions options;
+    options.memory_limit = uint64_t{1} << 20;
+    options.threads = 4;
+    auto f = PassageFinder::Create(options);
+    ASSERT_TRUE(f.ok());
+    // Shard 0: the first 300 documents; shard 3: none; shards 1 and 2 the
+    // rest, interleaved.
+    std::vector<std::thread> threads;
+    for (int shard = 0; shard < 3; ++shard) {
+      threads.emplace_back([&, shard]() {
+        for (size_t i = 0; i < texts.size(); ++i) {
+          const int to = i < 300 ? 0 : 1 + static_cast<int>(i % 2);
+          if (to != shard) continue;
+          EXPECT_TRUE(
+              (*f)->Add(shard, static_cast<uint32_t>(i), tokens[i]).ok());
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    ASSERT_TRUE((*f)->Finish().ok());
+    ASSERT_TRUE((*f)->NeedsRecordPass());
+    for (size_t first = 0; first < texts.size(); first += 500) {
+      const size_t n = std::min<size_t>(500, texts.size() - first);
+      std::vector<absl::Span<const Token>> batch(tokens.begin() + first,
+                                                 tokens.begin() + first + n);
+      ASSERT_TRUE((*f)->RecordBatch(static_cast<uint32_t>(first), batch).ok());
+    }
+    ASSERT_TRUE((*f)->FinishRecordPass().ok());
+    EXPECT_EQ((*f)->stats().windows, big->stats().windows);
+    EXPECT_EQ((*f)->stats().repeated_windows, big->stats().repeated_windows);
+    ExpectSamePassages(reference, FindInBatches(f->get(), tokens, &rng));
+  }
+}
+
+// One window met more than a million times (a word repeated over a whole
+// text): its repeats are held past memory in the record pass, and the
+// result is the in-memory one.
+TEST(PassagesTest, WindowRepeatedAMillionTimes) {
+  std::string periodic;
+  periodic.reserve(3 * 1100000);
+  for (int i = 0; i < 1100000; ++i) periodic += "la ";
+  std::mt19937 rng(3);
+  const std::vector<std::string> texts = {
+      RandomWords(&rng, 30), periodic,
+      RandomWords(&rng, 20) + " " + periodic.substr(0, 300)};
+  std::vector<std::vector<Token>> tokens;
+  for (const std::string& t : texts) tokens.push_back(Tokenize(t));
+  auto big = Prepare(texts, uint64_t{256} << 20, 1, &rng);
+  auto small = Prepare(texts, uint64_t{1} << 20, 1, &rng);
+  ASSERT_TRUE(small->stats().record_pass);
+  EXPECT_EQ(small->stats().repeated_windows, 1u);
+  std::vector<std::vector<Passage>> reference;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    reference.push_back(big->Find(i, tokens[i]));
+  }
+  // 10-word passages, each repeating the text's first ten words.
+  ASSERT_GT(reference[1].size(), 100000u);
+  EXPECT_EQ(reference[1][0].count, 1100000u - 9 + 91);
+  ExpectSamePassages(reference, FindInBatches(small.get(), tokens, &rng));
 }
 
 // Before the record pass nothing is found, and the record pass is refused

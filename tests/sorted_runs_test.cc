@@ -208,6 +208,61 @@ TEST(SortedRunsTest, TryAddAndSpillFiltered) {
   }
 }
 
+// SpillFiltered with keys far from even (the partitions fall back to one
+// buffer first), with a filter that keeps nothing (no run is written), and
+// down to a budget too small for partitions; then Close deletes the runs.
+TEST(SortedRunsTest, SpillFilteredEdges) {
+  const std::vector<uint64_t> keys = MakeKeys(Keys::kFewDistinct, 30000, 23);
+  SortedRunsOptions options;
+  options.memory_limit = 8 * 8192;
+  options.partition_bits = 6;
+  options.temp_dir = testing::TempDir();
+  SortedRuns<uint64_t> runs(options);
+  size_t added = 0;
+  while (runs.TryAdd(keys[added])) ++added;
+  EXPECT_EQ(added, 8192u);  // one buffer, filled to the budget
+  auto none = [](uint64_t*, size_t) { return size_t{0}; };
+  ASSERT_TRUE(runs.SpillFiltered(none, 8 * 100).ok());
+  EXPECT_EQ(runs.stats().runs_spilled, 0u);
+  EXPECT_EQ(runs.stats().records, 0u);
+  std::vector<uint64_t> expected(keys.begin() + added, keys.end());
+  for (size_t i = added; i < keys.size(); ++i) {
+    ASSERT_TRUE(runs.Add(keys[i]).ok());
+  }
+  EXPECT_GE(runs.stats().runs_spilled, (keys.size() - added) / 100 - 1);
+  EXPECT_LE(runs.stats().peak_buffer_bytes, 8u * 8192);
+  std::sort(expected.begin(), expected.end());
+  ASSERT_TRUE(runs.Finish().ok());
+  std::vector<uint64_t> out;
+  uint64_t v;
+  while (runs.Next(&v)) out.push_back(v);
+  EXPECT_EQ(out, expected);
+  runs.Close();
+  EXPECT_FALSE(runs.Next(&v));
+
+  // Shards: one filtered, one not; the merge has both.
+  SortedShards<uint64_t> shards(2, options);
+  const std::vector<uint64_t> mixed = MakeKeys(Keys::kUniform, 3000, 29);
+  std::vector<uint64_t> all;
+  for (size_t i = 0; i < mixed.size(); ++i) {
+    ASSERT_TRUE(shards.TryAdd(static_cast<int>(i % 2), mixed[i]));
+    if (i % 2 == 1 || mixed[i] % 2 == 0) all.push_back(mixed[i]);
+  }
+  EXPECT_LT(all.size(), 2400u);  // about a quarter dropped
+  auto even = [](uint64_t* data, size_t n) {
+    return static_cast<size_t>(
+        std::remove_if(data, data + n, [](uint64_t x) { return x % 2 != 0; }) -
+        data);
+  };
+  ASSERT_TRUE(shards.SpillFiltered(0, even, 8 * 1000).ok());
+  std::sort(all.begin(), all.end());
+  ASSERT_TRUE(shards.Finish(2).ok());
+  out.clear();
+  while (shards.Next(&v)) out.push_back(v);
+  EXPECT_EQ(out, all);
+  shards.Close();
+}
+
 // Shards filled side by side, read back either merged (Finish, Next) or,
 // kept in memory in partitions, a sorted partition at a time on threads:
 // both give every record once, in ascending order.

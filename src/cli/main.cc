@@ -268,7 +268,10 @@ absl::Status RunRecordPass(const Flags& f, ScanRun* run) {
     size_t n = 0;
     while (n < kBatchDocuments) {
       auto next = prefetch.Next(&batch[n]);
-      if (!next.ok()) return next.status();
+      if (!next.ok()) {
+        progress.Done();
+        return next.status();
+      }
       if (!*next) {
         more = false;
         break;
@@ -278,7 +281,10 @@ absl::Status RunRecordPass(const Flags& f, ScanRun* run) {
     batch_tokens.clear();
     for (size_t k = 0; k < n; ++k) batch_tokens.push_back(batch[k].tokens);
     absl::Status s = run->passages->RecordBatch(ordinal, batch_tokens);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      progress.Done();
+      return s;
+    }
     ordinal += static_cast<uint32_t>(n);
     if (n > 0) progress.Update(ordinal, batch[n - 1].bytes_read);
   }
@@ -403,6 +409,7 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
   newsdedup::ReaderOptions options = f.reader;
   options.strict = false;
   const uint64_t spilled_before = run->passages->stats().bytes_spilled;
+  const uint64_t peak_before = run->passages->stats().peak_record_bytes;
   if (run->passages->NeedsRecordPass()) {  // not done during matching
     absl::Status s = RunRecordPass(f, run);
     if (!s.ok()) return s;
@@ -543,6 +550,7 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
   run->spans = std::move(merged);
   const newsdedup::PassageStats& ps = run->passages->stats();
   run->stats.spilled_bytes += ps.bytes_spilled - spilled_before;
+  run->stats.buffer_bytes += ps.peak_record_bytes - peak_before;
   run->totals.passage_figures = {
       {"windows", ps.windows},
       {"repeated_windows", ps.repeated_windows},

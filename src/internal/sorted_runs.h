@@ -259,7 +259,9 @@ class SortedRuns {
     if (TryAdd(record)) return absl::OkStatus();
     absl::Status s = Spill();
     if (!s.ok()) return s;
-    TryAdd(record);  // there is room now
+    if (!TryAdd(record)) {  // a spill leaves room
+      return absl::InternalError("sorted runs: no room after a spill");
+    }
     return absl::OkStatus();
   }
 
@@ -302,7 +304,8 @@ class SortedRuns {
 
   // Sorts the records held in memory, keeps those `keep` leaves and spills
   // them as a run (none if it keeps nothing), then holds at most
-  // `memory_limit` bytes from then on. keep(data, n) gets a sorted range
+  // `memory_limit` bytes from then on. stats().records counts only the
+  // records kept. keep(data, n) gets a sorted range
   // (a partition, or the whole buffer), may rearrange it and returns how
   // many records at its start to keep, in ascending order.
   template <typename Keep>
@@ -316,10 +319,13 @@ class SortedRuns {
         fill_[p] = keep(regions_.get() + p * region_, fill_[p]);
         kept += fill_[p];
       }
+      stats_.records -= held_ - kept;
       held_ = kept;
     } else {
       SortBuffer(buffer_.data(), buffer_.size(), options_.threads);
-      buffer_.resize(keep(buffer_.data(), buffer_.size()));
+      const size_t kept = keep(buffer_.data(), buffer_.size());
+      stats_.records -= buffer_.size() - kept;
+      buffer_.resize(kept);
     }
     if (held_ > 0 || !buffer_.empty()) {
       absl::Status s = Spill();
@@ -406,6 +412,15 @@ class SortedRuns {
     regions_.reset();
     std::fill(fill_.begin(), fill_.end(), 0);
     held_ = 0;
+  }
+
+  // Frees the in-memory buffer and deletes the runs (after the last Next,
+  // or to give up); stats stay.
+  void Close() {
+    Release();
+    heap_ = decltype(heap_)();
+    for (Run& run : runs_) Discard(&run);
+    runs_.clear();
   }
 
   const SortedRunsStats& stats() const { return stats_; }
@@ -742,6 +757,12 @@ class SortedShards {
   // Frees the in-memory buffers (after the last Next).
   void Release() {
     for (auto& shard : shards_) shard->Release();
+  }
+  // Frees the buffers and deletes the runs (after the last Next).
+  void Close() {
+    for (auto& shard : shards_) shard->Close();
+    heap_ = decltype(heap_)();
+    has_[0] = has_[1] = false;
   }
 
   // The shards' statistics summed.
