@@ -364,19 +364,15 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
   run->scanner->Flush();  // the last passage records
   run->EndPhase("read");
   if (run->sink_failed.load()) return run->SinkStatus();
-  // With threads to spare, the passage table is built (or, where the
-  // passage records spilled, the record pass read) while the scanner
+  // With threads to spare, the passage table is built while the scanner
   // matches: they share nothing, and each has serial steps the other can
-  // fill.
+  // fill. (A record pass, where the passage records spilled, waits for the
+  // matching: the matcher's runs are then on disk too.)
   absl::Status passages_status;
   std::thread passages_finish;
   if (run->passages && f.scan.threads > 1) {
-    passages_finish = std::thread([&]() {
-      passages_status = run->passages->Finish();
-      if (passages_status.ok() && run->passages->NeedsRecordPass()) {
-        passages_status = RunRecordPass(f, run);
-      }
-    });
+    passages_finish =
+        std::thread([&]() { passages_status = run->passages->Finish(); });
   }
   absl::Status scanner_status = run->scanner->Finish();
   if (passages_finish.joinable()) {
@@ -410,7 +406,7 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
   options.strict = false;
   const uint64_t spilled_before = run->passages->stats().bytes_spilled;
   const uint64_t peak_before = run->passages->stats().peak_record_bytes;
-  if (run->passages->NeedsRecordPass()) {  // not done during matching
+  if (run->passages->NeedsRecordPass()) {
     absl::Status s = RunRecordPass(f, run);
     if (!s.ok()) return s;
   }
