@@ -257,7 +257,10 @@ absl::Status RunRecordPass(const Flags& f, ScanRun* run) {
   options.strict = false;
   auto reader = newsdedup::Reader::Open(f.inputs, options, nullptr);
   if (!reader.ok()) return reader.status();
-  newsdedup::cli::Prefetcher prefetch(reader->get(), f.scan.threads > 1);
+  // The reading thread only reads: the lookups are light, so the texts are
+  // tokenized on all threads instead.
+  newsdedup::cli::Prefetcher prefetch(reader->get(), f.scan.threads > 1,
+                                      /*tokenize=*/false);
   newsdedup::cli::Progress progress("passage records", !f.quiet);
   constexpr size_t kBatchDocuments = 512;
   std::vector<newsdedup::cli::Prefetcher::Item> batch(kBatchDocuments);
@@ -278,6 +281,10 @@ absl::Status RunRecordPass(const Flags& f, ScanRun* run) {
       }
       ++n;
     }
+    newsdedup::internal::ParallelFor(n, f.scan.threads, [&](size_t k) {
+      batch[k].tokens.clear();
+      newsdedup::Tokenize(batch[k].doc.text, 0, &batch[k].tokens);
+    });
     batch_tokens.clear();
     for (size_t k = 0; k < n; ++k) batch_tokens.push_back(batch[k].tokens);
     absl::Status s = run->passages->RecordBatch(ordinal, batch_tokens);

@@ -29,7 +29,10 @@ class Prefetcher {
   };
 
   // `reader` must outlive the prefetcher and is used by it alone.
-  Prefetcher(Reader* reader, bool threaded) : reader_(reader) {
+  // `tokenize`: false leaves Item::tokens empty (the caller tokenizes, e.g.
+  // on threads of its own).
+  Prefetcher(Reader* reader, bool threaded, bool tokenize = true)
+      : reader_(reader), tokenize_(tokenize) {
     if (threaded) thread_ = std::thread([this] { Produce(); });
   }
 
@@ -82,7 +85,7 @@ class Prefetcher {
       auto more = reader_->Next(&item.doc);
       if (!more.ok()) return more.status();
       if (!*more) break;
-      Tokenize(item.doc.text, 0, &item.tokens);
+      if (tokenize_) Tokenize(item.doc.text, 0, &item.tokens);
       item.bytes_read = reader_->bytes();
       batch->push_back(std::move(item));
     }
@@ -111,6 +114,7 @@ class Prefetcher {
   }
 
   Reader* reader_;
+  bool tokenize_;
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable ready_;  // a batch or the end is there
