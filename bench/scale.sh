@@ -18,8 +18,8 @@
 # Sizes run smallest first. Before each scan its peak memory is projected
 # from the previous size: the sort buffers (summary buffer_mb) scaled with
 # the paragraphs up to the memory limit, the rest linearly times 1.3 (hash
-# tables grow by doubling); its spilled bytes are scaled likewise; a scan whose projection exceeds
-# the memory limit, or whose spill exceeds the free space of DIR, is skipped
+# tables grow by doubling); the most disk it held is scaled likewise; a scan whose projection exceeds
+# the memory limit, or whose disk exceeds the free space of DIR, is skipped
 # with the reason. A watchdog stops a scan whose resident memory passes the
 # limit plus 1 GiB, and a failed scan stops the script.
 # The generated text is derived from copyrighted corpora: keep --dir outside
@@ -70,14 +70,22 @@ kill_kb=$(((limit_gib + 1) * 1024 * 1024))
 # A number field of the one-line summary JSON.
 field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1"; }
 free_kb() { df -Pk "$dir" | awk 'NR == 2 { print $4 }'; }
+used_kb() { df -Pk "$dir" | awk 'NR == 2 { print $3 }'; }
 
 # Runs `newsdedup scan` under /usr/bin/time -v and a memory watchdog.
-# Sets peak_kb, wall_s, cpu_s; returns the scan's status.
+# Sets peak_kb, wall_s, cpu_s and disk_kb (the most the temporary folder's
+# file system held above its level at the start, sampled every second);
+# returns the scan's status.
 run_scan() {
   local timelog=$1; shift
   /usr/bin/time -v "$scan" scan "$@" 2>"$timelog" &
-  local tpid=$! child="" rss
+  local tpid=$! child="" rss used
+  local base_used peak_used
+  base_used=$(used_kb)
+  peak_used=$base_used
   while kill -0 "$tpid" 2>/dev/null; do
+    used=$(used_kb)
+    [ "$used" -gt "$peak_used" ] && peak_used=$used
     [ -n "$child" ] || child=$(ps -o pid= --ppid "$tpid" 2>/dev/null | head -1 | tr -d ' ')
     if [ -n "$child" ]; then
       rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$child/status" 2>/dev/null)
@@ -90,6 +98,7 @@ run_scan() {
   done
   wait "$tpid"
   local rc=$?
+  disk_kb=$((peak_used - base_used))
   peak_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$timelog")
   [ -n "$peak_kb" ] || peak_kb=0
   # Elapsed is h:mm:ss or m:ss.ss.
@@ -117,9 +126,9 @@ else
     "$(stat -c %s "$big" | awk '{ printf "%.1f", $1 / 1e6 }') MB compressed: $(tail -1 "$dir/gen-$max.log")" >&2
 fi
 
-echo "| paragraphs | mode | input MB | seconds | CPU s | MB/s | peak RSS MB | index MB | indexed paragraphs | bytes/indexed paragraph | spilled MB | flagged spans |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-declare -A prev_peak_kb prev_buffer_kb prev_spill_mb
+echo "| paragraphs | mode | input MB | seconds | CPU s | MB/s | peak RSS MB | index MB | indexed paragraphs | bytes/indexed paragraph | spilled MB | peak disk MB | flagged spans |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+declare -A prev_peak_kb prev_buffer_kb prev_disk_kb
 prev_n=0
 for n in "${sizes[@]}"; do
   corpus=$big
@@ -134,15 +143,15 @@ for n in "${sizes[@]}"; do
       est_kb=$(awk -v p="${prev_peak_kb[$mode]}" -v b="${prev_buffer_kb[$mode]}" -v cap="$budget_kb" \
         -v n="$n" -v q="$prev_n" 'BEGIN { buf = b * n / q; if (buf > cap) buf = cap
                                           printf "%d", (p - b) * n / q * 1.3 + buf }')
-      est_mb=$(awk -v p="${prev_spill_mb[$mode]}" -v n="$n" -v q="$prev_n" 'BEGIN { printf "%d", p * n / q * 1.1 }')
+      est_mb=$(awk -v p="${prev_disk_kb[$mode]}" -v n="$n" -v q="$prev_n" 'BEGIN { printf "%d", p * 1024 / 1e6 * n / q * 1.1 }')
       if [ "$est_kb" -gt "$limit_kb" ]; then
         echo "scale.sh: skipping $n paragraphs ($mode): projected peak $((est_kb / 1024)) MiB exceeds ${limit_gib} GiB" >&2
-        echo "| $n | $mode: skipped, projected peak $((est_kb * 1024 / 1000000)) MB | | | | | | | | | | |"
+        echo "| $n | $mode: skipped, projected peak $((est_kb * 1024 / 1000000)) MB | | | | | | | | | | | |"
         continue
       fi
       if [ $((est_mb * 1000)) -gt "$(free_kb)" ]; then
-        echo "scale.sh: skipping $n paragraphs ($mode): projected spill $est_mb MB exceeds the free space of $dir" >&2
-        echo "| $n | $mode: skipped, projected spill $est_mb MB > free disk | | | | | | | | | | |"
+        echo "scale.sh: skipping $n paragraphs ($mode): projected disk $est_mb MB exceeds the free space of $dir" >&2
+        echo "| $n | $mode: skipped, projected disk $est_mb MB > free disk | | | | | | | | | | | |"
         continue
       fi
     fi
@@ -152,22 +161,23 @@ for n in "${sizes[@]}"; do
         --temp-dir "$dir" --summary "$summary" "${memory_flags[@]}" "${flags[@]}"; then
       echo "scale.sh: scan of $n paragraphs ($mode) failed:" >&2
       tail -5 "$dir/time-$n-$mode.log" >&2
-      echo "| $n | $mode: failed, peak $((peak_kb * 1024 / 1000000)) MB | | | | | | | | | | |"
+      echo "| $n | $mode: failed, peak $((peak_kb * 1024 / 1000000)) MB | | | | | | | | | | | |"
       exit 1
     fi
     prev_peak_kb[$mode]=$peak_kb
-    prev_spill_mb[$mode]=$(field "$summary" spilled_mb)
+    prev_disk_kb[$mode]=$disk_kb
+    spilled_mb=$(field "$summary" spilled_mb)
     prev_buffer_kb[$mode]=$(awk -v m="$(field "$summary" buffer_mb)" 'BEGIN { printf "%d", m * 1e6 / 1024 }')
     input=$(field "$summary" input_bytes)
     indexed=$(field "$summary" indexed_paragraphs)
     index_mb=$(field "$summary" index_mb)
     spans=$(sed -n 's/.*"clusters": [0-9]*, "spans": \([0-9]*\).*/\1/p' "$summary")
     awk -v n="$n" -v mode="$mode" -v input="$input" -v s="$wall_s" -v cpu="$cpu_s" \
-        -v kb="$peak_kb" -v idx="$index_mb" -v p="$indexed" -v spill="${prev_spill_mb[$mode]}" \
-        -v spans="$spans" 'BEGIN {
-      printf "| %d | %s | %.0f | %.1f | %.1f | %.1f | %.0f | %.1f | %d | %.0f | %.0f | %d |\n",
+        -v kb="$peak_kb" -v idx="$index_mb" -v p="$indexed" -v spill="$spilled_mb" \
+        -v disk="$disk_kb" -v spans="$spans" 'BEGIN {
+      printf "| %d | %s | %.0f | %.1f | %.1f | %.1f | %.0f | %.1f | %d | %.0f | %.0f | %.0f | %d |\n",
         n, mode, input / 1e6, s, cpu, input / 1e6 / s, kb * 1024 / 1e6, idx, p,
-        idx * 1e6 / p, spill, spans }'
+        idx * 1e6 / p, spill, disk * 1024 / 1e6, spans }'
   done
   [ "$n" -ne "$max" ] && rm -f "$corpus"
   prev_n=$n
