@@ -122,7 +122,7 @@ Words ZeroedWords(uint64_t bytes) {
 class PassageFinder::Impl {
  public:
   explicit Impl(const PassageOptions& options)
-      : options_(options),
+      : options_(WithDefaults(options)),
         records_(options.threads, SortOptions(options)),
         shard_state_(options.threads) {}
 
@@ -211,6 +211,17 @@ class PassageFinder::Impl {
       if (count >= 2) Keep(hash, count);
     }
     records_.Close();  // its runs are deleted now
+    const internal::SortedRunsStats sorted = records_.stats();
+    stats_.runs_spilled = sorted.runs_spilled;
+    stats_.bytes_spilled = sorted.bytes_spilled;
+    stats_.peak_record_bytes = sorted.peak_buffer_bytes;
+    RETURN_IF_ERROR(BuildTable());
+    stats_.repeated_windows = hashes_.size();
+    return absl::OkStatus();
+  }
+
+  // The table's index, filter and size, from hashes_ and entries_.
+  absl::Status BuildTable() {
     // Entries are numbered in 32 bits (kFirst is the largest).
     if (hashes_.size() >= kFirst) {
       return absl::ResourceExhaustedError(absl::StrCat(
@@ -218,12 +229,7 @@ class PassageFinder::Impl {
           " distinct repeated passage windows; scan the input in parts"));
     }
     BuildIndex();
-    const internal::SortedRunsStats sorted = records_.stats();
-    stats_.runs_spilled = sorted.runs_spilled;
-    stats_.bytes_spilled = sorted.bytes_spilled;
-    stats_.peak_record_bytes = sorted.peak_buffer_bytes;
     BuildFilter();
-    stats_.repeated_windows = hashes_.size();
     stats_.table_bytes = entries_.capacity() * sizeof(Entry) +
                          hashes_.capacity() * sizeof(uint64_t) +
                          index_.capacity() * sizeof(uint32_t) +
@@ -252,6 +258,7 @@ class PassageFinder::Impl {
       const uint32_t ordinal = first_ordinal + static_cast<uint32_t>(k);
       for (Hit& hit : hits_[k]) {
         Entry& e = entries_[hit.entry];
+        if (counting_ && e.count < UINT32_MAX) ++e.count;
         if (e.doc != kUnseen) continue;
         e.doc = ordinal;
         e.token = hit.window;
@@ -268,6 +275,19 @@ class PassageFinder::Impl {
   }
 
   bool NeedsRecordPass() const { return external_ && repeats_ == nullptr; }
+
+  bool CountsInPass2() const { return counting_; }
+
+  uint32_t FinalCount(const Passage& p) const {
+    return counting_ && p.entry < entries_.size() ? entries_[p.entry].count
+                                                  : p.count;
+  }
+
+  void EndPass2() {
+    if (!counting_) return;
+    stats_.repeated_windows = 0;
+    for (const Entry& e : entries_) stats_.repeated_windows += e.count >= 2;
+  }
 
   absl::Status RecordBatch(uint32_t first_ordinal,
                            absl::Span<const absl::Span<const Token>> docs) {
@@ -532,6 +552,7 @@ class PassageFinder::Impl {
         p.first_doc = e->doc;
         p.first.begin = e->begin;
         p.count = e->count;
+        p.entry = static_cast<uint32_t>(e - entries);
         out->push_back(std::move(p));
       }
       Passage& p = out->back();
@@ -615,25 +636,46 @@ class PassageFinder::Impl {
     seen_.reset();
     RETURN_IF_ERROR(records_.Finish(options_.threads));
     const internal::SortedRunsStats sorted = records_.stats();
-    // 16 bits per recorded hash, within half the memory limit.
-    const uint64_t bytes = std::max<uint64_t>(
-        64, std::min(options_.memory_limit / 2, sorted.records * 2) / 64 * 64);
-    bloom_ = ZeroedWords(bytes);
-    bloom_blocks_ = bytes / 64;
-    uint64_t previous = 0, h = 0;
-    bool any = false;
-    while (records_.Next(&h)) {
-      if (any && h == previous) continue;
-      BloomInsert(h);
-      previous = h;
-      any = true;
-      ++stats_.candidate_windows;
-    }
-    records_.Close();  // its runs are deleted now
     stats_.runs_spilled = sorted.runs_spilled;
     stats_.bytes_spilled = sorted.bytes_spilled;
     stats_.peak_record_bytes = sorted.peak_buffer_bytes;
-    stats_.table_bytes = bytes;
+    // The distinct recorded hashes: a table in memory while they fit in
+    // max_table_bytes (kTableBytes each), else a Bloom filter of 16 bits per
+    // recorded hash within half the memory limit, for a record pass.
+    const uint64_t most = options_.max_table_bytes / kTableBytes;
+    uint64_t previous = 0, h = 0;
+    bool any = false, table = true;
+    while (records_.Next(&h)) {
+      if (any && h == previous) continue;
+      previous = h;
+      any = true;
+      ++stats_.candidate_windows;
+      if (table) {
+        if (hashes_.size() < most) {
+          hashes_.push_back(h);
+          continue;
+        }
+        table = false;
+        const uint64_t bytes = std::max<uint64_t>(
+            64,
+            std::min(options_.memory_limit / 2, sorted.records * 2) / 64 * 64);
+        bloom_ = ZeroedWords(bytes);
+        bloom_blocks_ = bytes / 64;
+        stats_.table_bytes = bytes;
+        for (uint64_t k : hashes_) BloomInsert(k);
+        std::vector<uint64_t>().swap(hashes_);
+      }
+      BloomInsert(h);
+    }
+    records_.Close();  // its runs are deleted now
+    if (table) {
+      // Counts come from pass 2, which meets every occurrence of every
+      // table window (a window recorded once may occur once or twice).
+      entries_.assign(hashes_.size(), Entry());
+      for (Entry& e : entries_) e.count = 0;
+      counting_ = true;
+      return BuildTable();
+    }
     stats_.record_pass = true;
     external_ = true;
     internal::SortedRunsOptions o;
@@ -769,6 +811,11 @@ class PassageFinder::Impl {
     }
   }
 
+  static PassageOptions WithDefaults(PassageOptions o) {
+    if (o.max_table_bytes == UINT64_MAX) o.max_table_bytes = o.memory_limit;
+    return o;
+  }
+
   static internal::SortedRunsOptions SortOptions(const PassageOptions& o) {
     internal::SortedRunsOptions out;
     out.memory_limit = o.memory_limit;  // shared by the shards
@@ -796,6 +843,11 @@ class PassageFinder::Impl {
     bool converted = false;  // filtered since filtering began
   };
   std::vector<ShardState> shard_state_;
+  // A table made from filtered records: counts come from pass 2.
+  bool counting_ = false;
+  // Bytes of table per window (hashes_, entries_, index_ and filter_ at
+  // their largest), for PassageOptions::max_table_bytes.
+  static constexpr uint64_t kTableBytes = 40;
   // Pass 1 filtering (StartFiltering).
   std::atomic<bool> filtering_{false};
   std::mutex filter_mu_;
@@ -845,6 +897,11 @@ void PassageFinder::FindBatch(uint32_t first_ordinal,
                               std::vector<std::vector<Passage>>* out) {
   impl_->FindBatch(first_ordinal, docs, out);
 }
+bool PassageFinder::CountsInPass2() const { return impl_->CountsInPass2(); }
+uint32_t PassageFinder::FinalCount(const Passage& p) const {
+  return impl_->FinalCount(p);
+}
+void PassageFinder::EndPass2() { impl_->EndPass2(); }
 bool PassageFinder::NeedsRecordPass() const { return impl_->NeedsRecordPass(); }
 absl::Status PassageFinder::RecordBatch(
     uint32_t first_ordinal, absl::Span<const absl::Span<const Token>> docs) {
@@ -887,6 +944,7 @@ std::vector<Passage> SubtractCovered(const std::vector<Passage>& passages,
       q.tokens = static_cast<uint32_t>(y - x);
       q.first_doc = p.first_doc;
       q.count = p.count;
+      q.entry = p.entry;
       const size_t wx = x - a, wy = y - min_tokens - a;  // windows kept
       q.first = {p.first_windows[wx].begin, p.first_windows[wy].end};
       q.first_windows.assign(p.first_windows.begin() + wx,

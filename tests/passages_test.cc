@@ -7,6 +7,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -151,10 +152,12 @@ TEST(PassagesTest, PassagesAreMaximalAndNeverOverlap) {
 // (as the sketching threads add them), record batches of 1 to 64 documents.
 std::unique_ptr<PassageFinder> Prepare(const std::vector<std::string>& texts,
                                        uint64_t limit, int shards,
-                                       std::mt19937* rng) {
+                                       std::mt19937* rng,
+                                       uint64_t max_table_bytes = UINT64_MAX) {
   PassageOptions options;
   options.memory_limit = limit;
   options.threads = shards;
+  options.max_table_bytes = max_table_bytes;
   auto f = PassageFinder::Create(options);
   EXPECT_TRUE(f.ok()) << f.status();
   std::vector<uint32_t> order(texts.size());
@@ -197,6 +200,11 @@ std::vector<std::vector<Passage>> FindInBatches(
     EXPECT_EQ(out.size(), n);
     for (auto& p : out) found.push_back(std::move(p));
     first += n;
+  }
+  // Counts pass 2 settled (CountsInPass2).
+  finder->EndPass2();
+  for (auto& doc : found) {
+    for (Passage& p : doc) p.count = finder->FinalCount(p);
   }
   return found;
 }
@@ -247,18 +255,26 @@ TEST(PassagesTest, MemoryCapGivesTheSameResult) {
   EXPECT_GT(passages, 1900u);  // almost every document repeats a pool passage
   // Spilled (a record pass) and sharded finders, looked up in batches on
   // as many threads as shards: the same passages, counts included.
-  for (const auto& [limit, shards] :
-       {std::pair<uint64_t, int>{uint64_t{1} << 20, 1},  // ~160k windows
-        std::pair<uint64_t, int>{uint64_t{256} << 20, 3},
-        std::pair<uint64_t, int>{uint64_t{1} << 20, 3}}) {
-    SCOPED_TRACE(testing::Message()
-                 << "limit " << limit << ", shards " << shards);
-    auto small = Prepare(texts, limit, shards, &rng);
+  // 1 MiB holds about 65k of the ~160k windows: spilled, the filtered
+  // windows make a table in memory (counted in pass 2), or, with no room
+  // for a table, a record pass.
+  for (const auto& [limit, shards, table] :
+       {std::tuple<uint64_t, int, uint64_t>{uint64_t{1} << 20, 1, UINT64_MAX},
+        std::tuple<uint64_t, int, uint64_t>{uint64_t{1} << 20, 1, 0},
+        std::tuple<uint64_t, int, uint64_t>{uint64_t{256} << 20, 3, UINT64_MAX},
+        std::tuple<uint64_t, int, uint64_t>{uint64_t{1} << 20, 3, UINT64_MAX},
+        std::tuple<uint64_t, int, uint64_t>{uint64_t{1} << 20, 3, 0}}) {
+    SCOPED_TRACE(testing::Message() << "limit " << limit << ", shards "
+                                    << shards << ", table " << table);
+    auto small = Prepare(texts, limit, shards, &rng, table);
     EXPECT_EQ(big->stats().windows, small->stats().windows);
+    const std::vector<std::vector<Passage>> found =
+        FindInBatches(small.get(), tokens, &rng);
     EXPECT_EQ(big->stats().repeated_windows, small->stats().repeated_windows);
     if (limit == uint64_t{1} << 20) {
       EXPECT_GE(small->stats().runs_spilled, 2u);
-      EXPECT_TRUE(small->stats().record_pass);
+      EXPECT_EQ(small->stats().record_pass, table == 0);
+      EXPECT_EQ(small->CountsInPass2(), table != 0);
       // Pass 1 recorded the repeated windows and some single ones, not
       // every window.
       EXPECT_GE(small->stats().candidate_windows,
@@ -266,8 +282,9 @@ TEST(PassagesTest, MemoryCapGivesTheSameResult) {
       EXPECT_LT(small->stats().candidate_windows, big->stats().windows / 2);
     } else {
       EXPECT_FALSE(small->stats().record_pass);
+      EXPECT_FALSE(small->CountsInPass2());
     }
-    ExpectSamePassages(reference, FindInBatches(small.get(), tokens, &rng));
+    ExpectSamePassages(reference, found);
   }
 }
 
@@ -300,9 +317,12 @@ TEST(PassagesTest, RecordPassUnderPressureGivesTheSameResult) {
   }
   for (int shards : {1, 2}) {
     SCOPED_TRACE(testing::Message() << "shards " << shards);
+    // The filtered windows (about 110k) need more than the limit as a
+    // table: a record pass.
     auto small = Prepare(texts, uint64_t{1} << 20, shards, &rng);
     const PassageStats& st = small->stats();
     EXPECT_TRUE(st.record_pass);
+    EXPECT_FALSE(small->CountsInPass2());
     EXPECT_EQ(big->stats().windows, st.windows);
     EXPECT_EQ(big->stats().repeated_windows, st.repeated_windows);
     EXPECT_GT(st.candidate_windows, big->stats().repeated_windows);
@@ -342,6 +362,8 @@ TEST(PassagesTest, ShardsAddedOnThreadsGiveTheSameResult) {
     PassageOptions options;
     options.memory_limit = uint64_t{1} << 20;
     options.threads = 4;
+    // A record pass, then a table counted in pass 2, then a record pass.
+    options.max_table_bytes = round == 1 ? UINT64_MAX : 0;
     auto f = PassageFinder::Create(options);
     ASSERT_TRUE(f.ok());
     // Shard 0: the first 300 documents; shard 3: none; shards 1 and 2 the
@@ -359,17 +381,23 @@ TEST(PassagesTest, ShardsAddedOnThreadsGiveTheSameResult) {
     }
     for (std::thread& t : threads) t.join();
     ASSERT_TRUE((*f)->Finish().ok());
-    ASSERT_TRUE((*f)->NeedsRecordPass());
-    for (size_t first = 0; first < texts.size(); first += 500) {
-      const size_t n = std::min<size_t>(500, texts.size() - first);
-      std::vector<absl::Span<const Token>> batch(tokens.begin() + first,
-                                                 tokens.begin() + first + n);
-      ASSERT_TRUE((*f)->RecordBatch(static_cast<uint32_t>(first), batch).ok());
+    ASSERT_EQ((*f)->NeedsRecordPass(), round != 1);
+    ASSERT_EQ((*f)->CountsInPass2(), round == 1);
+    if (round != 1) {
+      for (size_t first = 0; first < texts.size(); first += 500) {
+        const size_t n = std::min<size_t>(500, texts.size() - first);
+        std::vector<absl::Span<const Token>> batch(tokens.begin() + first,
+                                                   tokens.begin() + first + n);
+        ASSERT_TRUE(
+            (*f)->RecordBatch(static_cast<uint32_t>(first), batch).ok());
+      }
+      ASSERT_TRUE((*f)->FinishRecordPass().ok());
     }
-    ASSERT_TRUE((*f)->FinishRecordPass().ok());
     EXPECT_EQ((*f)->stats().windows, big->stats().windows);
+    const std::vector<std::vector<Passage>> found =
+        FindInBatches(f->get(), tokens, &rng);
     EXPECT_EQ((*f)->stats().repeated_windows, big->stats().repeated_windows);
-    ExpectSamePassages(reference, FindInBatches(f->get(), tokens, &rng));
+    ExpectSamePassages(reference, found);
   }
 }
 
@@ -387,7 +415,7 @@ TEST(PassagesTest, WindowRepeatedAMillionTimes) {
   std::vector<std::vector<Token>> tokens;
   for (const std::string& t : texts) tokens.push_back(Tokenize(t));
   auto big = Prepare(texts, uint64_t{256} << 20, 1, &rng);
-  auto small = Prepare(texts, uint64_t{1} << 20, 1, &rng);
+  auto small = Prepare(texts, uint64_t{1} << 20, 1, &rng, /*table=*/0);
   ASSERT_TRUE(small->stats().record_pass);
   EXPECT_EQ(small->stats().repeated_windows, 1u);
   std::vector<std::vector<Passage>> reference;
@@ -411,6 +439,7 @@ TEST(PassagesTest, RecordPassOrder) {
   }
   PassageOptions options;
   options.memory_limit = uint64_t{1} << 20;
+  options.max_table_bytes = 0;
   auto f = PassageFinder::Create(options);
   ASSERT_TRUE(f.ok());
   for (size_t i = 0; i < texts.size(); ++i) {

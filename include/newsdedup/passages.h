@@ -19,8 +19,11 @@
 // consecutive repeated windows whose first occurrences are consecutive too
 // join into maximal passages.
 //
-// A corpus whose hashes do not fit takes a record pass between the two
-// (NeedsRecordPass), and holds nothing in memory that grows with it:
+// When the hashes do not fit, pass 1 filters them (below); if what is left
+// makes a table that fits in memory, pass 2 runs as above and counts the
+// occurrences itself (CountsInPass2). Otherwise the corpus takes a record
+// pass between the two (NeedsRecordPass), and holds nothing in memory that
+// grows with it:
 //
 //   (*finder)->Finish();
 //   if ((*finder)->NeedsRecordPass()) {
@@ -61,6 +64,11 @@ struct PassageOptions {
   uint64_t memory_limit = uint64_t{512} << 20;
   // Folder for spilled runs. Default "": $TMPDIR, else /tmp.
   std::string temp_dir;
+  // Once pass 1's records spill: the most bytes a table of the windows they
+  // hold may take in memory (about 40 per window; pass 2 then counts the
+  // occurrences, see CountsInPass2). Past it the finder takes a record pass
+  // instead. Default (UINT64_MAX): memory_limit. 0: always a record pass.
+  uint64_t max_table_bytes = UINT64_MAX;
   // Threads for sorting the records and for FindBatch, and shards Add may
   // be called on at once (see Add). Default 1; range [1, 256]. The result
   // does not depend on it.
@@ -77,6 +85,8 @@ struct Passage {
                            // occurrence
   ByteRange first;         // the first occurrence, in that document's text
   uint32_t count = 0;      // occurrences of the passage's first window
+                           // (so far, where CountsInPass2: see FinalCount)
+  uint32_t entry = 0;      // the finder's table entry of that window
   // The first occurrence of each of the passage's windows (min_tokens words
   // starting at each of its words but the last min_tokens - 1): what
   // SubtractCovered needs to cut `first` along with `range`.
@@ -133,6 +143,18 @@ class PassageFinder {
   // learned on the way), after the record pass if one is needed (before it,
   // nothing is found). Not thread-safe.
   std::vector<Passage> Find(uint32_t ordinal, absl::Span<const Token> tokens);
+  // Whether the table was made from spilled, filtered records and fits in
+  // memory (PassageOptions::max_table_bytes): pass 2 then counts each
+  // window's occurrences as it goes, so a passage's count is final only
+  // after the last document: FinalCount, after EndPass2.
+  bool CountsInPass2() const;
+  // After the last FindBatch: settles stats().repeated_windows where
+  // CountsInPass2 (nothing otherwise).
+  void EndPass2();
+  // The number of occurrences of p's first window, p being a passage found
+  // (or cut by SubtractCovered); after the last FindBatch. p.count where
+  // counts are known before pass 2.
+  uint32_t FinalCount(const Passage& p) const;
   // Find for documents first_ordinal, first_ordinal + 1, ... at once, on
   // `threads` threads: (*out)[k] gets document first_ordinal + k's
   // passages, the same as Find would give.

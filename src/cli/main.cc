@@ -421,6 +421,10 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
   if (!reader.ok()) return reader.status();
   std::vector<newsdedup::SpanRecord> merged;
   merged.reserve(run->spans.size());
+  // Passage spans whose counts pass 2 settles: (index in merged, passage
+  // without its first windows).
+  const bool counts_later = run->passages->CountsInPass2();
+  std::vector<std::pair<size_t, newsdedup::Passage>> later_counts;
   absl::flat_hash_map<uint64_t, uint32_t> clusters;  // first location -> id
   uint32_t next_cluster = static_cast<uint32_t>(run->stats.clusters) + 1;
   size_t next = 0;
@@ -530,6 +534,12 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
         if (fresh) ++next_cluster;
         s.cluster = it->second;
         s.count = p.count;
+        if (counts_later) {
+          newsdedup::Passage slim;  // what FinalCount reads
+          slim.count = p.count;
+          slim.entry = p.entry;
+          later_counts.emplace_back(merged.size(), std::move(slim));
+        }
         merged.push_back(s);
         ++run->stats.flagged;
         ++run->stats.flagged_exact;
@@ -549,6 +559,11 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
     batch_bytes = 0;
   }
   progress.Done();
+  // Counts settled by pass 2 itself (see PassageFinder::CountsInPass2).
+  run->passages->EndPass2();
+  for (const auto& [index, p] : later_counts) {
+    merged[index].count = run->passages->FinalCount(p);
+  }
   run->stats.clusters = next_cluster - 1;
   run->spans = std::move(merged);
   const newsdedup::PassageStats& ps = run->passages->stats();
