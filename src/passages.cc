@@ -450,7 +450,7 @@ class PassageFinder::Impl {
     uint32_t token = 0;
     uint32_t begin = 0;  // its bytes
     uint32_t end = 0;
-    uint32_t count = 0;  // occurrences, from pass 1
+    uint32_t count = 0;  // occurrences: from pass 1, or counted in pass 2
   };
 
   // A window of a document that is in the table.
@@ -624,11 +624,12 @@ class PassageFinder::Impl {
   }
 
   // Pass 1 spilled: the distinct recorded hashes (every repeated window and
-  // some single ones) go into a Bloom filter, and pass 2 becomes a record
-  // pass (RecordBatch): every window the filter may hold is recorded with
-  // its place, sorted by hash to find repeats and first occurrences, and the
-  // repeats sorted by place are what FindBatch reads back in order. Nothing
-  // held in memory grows with the corpus.
+  // some single ones) make a table when they fit in max_table_bytes, whose
+  // counts pass 2 settles (counting_). Otherwise they go into a Bloom
+  // filter, and a record pass (RecordBatch) records every window the filter
+  // may hold with its place; sorted by hash, the places give repeats and
+  // first occurrences, and the repeats sorted by place are what FindBatch
+  // reads back in order. Nothing held in memory grows with the corpus.
   absl::Status FinishFiltered() {
     for (int k = 0; k < records_.shards(); ++k) {
       if (!shard_state_[k].converted) RETURN_IF_ERROR(ConvertShard(k));
@@ -642,9 +643,11 @@ class PassageFinder::Impl {
     // The distinct recorded hashes: a table in memory while they fit in
     // max_table_bytes (kTableBytes each), else a Bloom filter of 16 bits per
     // recorded hash within half the memory limit, for a record pass.
-    const uint64_t most = options_.max_table_bytes / kTableBytes;
+    const uint64_t most =
+        std::min<uint64_t>(options_.max_table_bytes / kTableBytes, kFirst - 1);
+    hashes_.reserve(std::min<uint64_t>(sorted.records, most));
     uint64_t previous = 0, h = 0;
-    bool any = false, table = true;
+    bool any = false, table = most > 0;
     while (records_.Next(&h)) {
       if (any && h == previous) continue;
       previous = h;
@@ -656,18 +659,15 @@ class PassageFinder::Impl {
           continue;
         }
         table = false;
-        const uint64_t bytes = std::max<uint64_t>(
-            64,
-            std::min(options_.memory_limit / 2, sorted.records * 2) / 64 * 64);
-        bloom_ = ZeroedWords(bytes);
-        bloom_blocks_ = bytes / 64;
-        stats_.table_bytes = bytes;
+        MakeBloom(sorted.records);
         for (uint64_t k : hashes_) BloomInsert(k);
         std::vector<uint64_t>().swap(hashes_);
       }
+      if (bloom_ == nullptr) MakeBloom(sorted.records);
       BloomInsert(h);
     }
     records_.Close();  // its runs are deleted now
+    if (!table && bloom_ == nullptr) MakeBloom(sorted.records);
     if (table) {
       // Counts come from pass 2, which meets every occurrence of every
       // table window (a window recorded once may occur once or twice).
@@ -689,6 +689,16 @@ class PassageFinder::Impl {
     occurrences_ = std::make_unique<internal::SortedShards<Occurrence>>(
         options_.threads, o);
     return absl::OkStatus();
+  }
+
+  // The Bloom filter for `records` recorded hashes: 16 bits each, within
+  // half of options_.memory_limit.
+  void MakeBloom(uint64_t records) {
+    const uint64_t bytes = std::max<uint64_t>(
+        64, std::min(options_.memory_limit / 2, records * 2) / 64 * 64);
+    bloom_ = ZeroedWords(bytes);
+    bloom_blocks_ = bytes / 64;
+    stats_.table_bytes = bytes;
   }
 
   // A blocked Bloom filter: a 512-bit block per hash, chosen by its top

@@ -187,9 +187,11 @@ std::unique_ptr<PassageFinder> Prepare(const std::vector<std::string>& texts,
 
 // Every document's passages by FindBatch, in batches of 1 to 64 documents
 // (first occurrences often sit in the same batch as their repeats).
+// With `final_counts`, counts are FinalCount's (after EndPass2), else as
+// FindBatch gave them.
 std::vector<std::vector<Passage>> FindInBatches(
     PassageFinder* finder, const std::vector<std::vector<Token>>& tokens,
-    std::mt19937* rng) {
+    std::mt19937* rng, bool final_counts = true) {
   std::vector<std::vector<Passage>> found;
   for (size_t first = 0; first < tokens.size();) {
     const size_t n = std::min<size_t>(1 + (*rng)() % 64, tokens.size() - first);
@@ -203,6 +205,7 @@ std::vector<std::vector<Passage>> FindInBatches(
   }
   // Counts pass 2 settled (CountsInPass2).
   finder->EndPass2();
+  if (!final_counts) return found;
   for (auto& doc : found) {
     for (Passage& p : doc) p.count = finder->FinalCount(p);
   }
@@ -286,6 +289,31 @@ TEST(PassagesTest, MemoryCapGivesTheSameResult) {
     }
     ExpectSamePassages(reference, found);
   }
+  // Passages cut by SubtractCovered (their first word covered) keep their
+  // window's count: FinalCount of a cut passage found with counts settled
+  // in pass 2 is the in-memory count.
+  auto counted = Prepare(texts, uint64_t{1} << 20, 1, &rng);
+  ASSERT_TRUE(counted->CountsInPass2());
+  const std::vector<std::vector<Passage>> raw =
+      FindInBatches(counted.get(), tokens, &rng, /*final_counts=*/false);
+  size_t cut = 0, differed = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (reference[i].empty()) continue;
+    const ByteRange first_word = {reference[i][0].range.begin,
+                                  reference[i][0].range.begin + 1};
+    const std::vector<ByteRange> covered = {first_word};
+    std::vector<Passage> want =
+        SubtractCovered(reference[i], covered, tokens[i], 10);
+    std::vector<Passage> got = SubtractCovered(raw[i], covered, tokens[i], 10);
+    for (Passage& q : got) {
+      differed += q.count != counted->FinalCount(q);
+      q.count = counted->FinalCount(q);
+    }
+    cut += got.size();
+    ExpectSamePassages({want}, {got});
+  }
+  EXPECT_GT(cut, 1000u);
+  EXPECT_GT(differed, 100u);  // counts so far were not yet the counts
 }
 
 // A corpus of mostly repeated text at the smallest memory limit: pass 1's

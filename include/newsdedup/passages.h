@@ -9,6 +9,7 @@
 //   for (each document, in order) {                                  // pass 2
 //     auto passages = (*finder)->Find(ordinal, tokens);
 //   }
+//   (*finder)->EndPass2();  // then FinalCount(p) is each passage's count
 //
 // Pass 1 hashes every window of `min_tokens` words (a rolling hash over the
 // word hashes the tokenizer made) and records the hash: 8 bytes per input
@@ -31,6 +32,7 @@
 //     (*finder)->FinishRecordPass();
 //   }
 //   for (each batch of documents, in order) (*finder)->FindBatch(...);
+//   (*finder)->EndPass2();
 //
 // From the first spill on, pass 1 records only windows whose bit in a bit
 // array was set before (every repeated window at least once, and a few
@@ -84,9 +86,10 @@ struct Passage {
   uint32_t first_doc = 0;  // ordinal of the document holding the first
                            // occurrence
   ByteRange first;         // the first occurrence, in that document's text
-  uint32_t count = 0;      // occurrences of the passage's first window
-                           // (so far, where CountsInPass2: see FinalCount)
-  uint32_t entry = 0;      // the finder's table entry of that window
+  // Occurrences of the passage's first window; where CountsInPass2, only
+  // those met so far (up to the end of the batch): see FinalCount.
+  uint32_t count = 0;
+  uint32_t entry = 0;  // where CountsInPass2: that window's table entry
   // The first occurrence of each of the passage's windows (min_tokens words
   // starting at each of its words but the last min_tokens - 1): what
   // SubtractCovered needs to cut `first` along with `range`.
@@ -94,14 +97,18 @@ struct Passage {
 };
 
 struct PassageStats {
-  uint64_t windows = 0;           // windows hashed in pass 1
-  uint64_t repeated_windows = 0;  // distinct windows occurring twice or more
-  uint64_t runs_spilled = 0;      // sorted runs written to disk
+  uint64_t windows = 0;  // windows hashed in pass 1
+  // Distinct windows occurring twice or more: after Finish, after
+  // FinishRecordPass for a record pass, after EndPass2 where CountsInPass2.
+  uint64_t repeated_windows = 0;
+  uint64_t runs_spilled = 0;  // sorted runs written to disk
   uint64_t bytes_spilled = 0;
   uint64_t peak_record_bytes = 0;  // largest in-memory record buffer
-  uint64_t table_bytes = 0;  // the repeated-window table, or the Bloom filter
-  // The record pass (pass 1 spilled): whether it is needed, the distinct
-  // hashes pass 1 recorded (repeated windows and a few single ones), and the
+  // The table of windows (repeated ones, or those pass 1 recorded once it
+  // spilled), or the record pass's Bloom filter.
+  uint64_t table_bytes = 0;
+  // Once pass 1 spilled: whether a record pass is needed, the distinct
+  // hashes pass 1 recorded (repeated windows and some single ones), and the
   // places the record pass wrote.
   bool record_pass = false;
   uint64_t candidate_windows = 0;
@@ -123,8 +130,8 @@ class PassageFinder {
   // time). Each shard buffers memory_limit / threads bytes; the result is
   // the same however documents are spread over shards.
   absl::Status Add(int shard, uint32_t ordinal, absl::Span<const Token> tokens);
-  // Ends pass 1: builds the table of repeated windows, or, when the records
-  // spilled, readies the record pass.
+  // Ends pass 1: builds the table of repeated windows (of the windows pass
+  // 1 recorded once it spilled), or readies a record pass.
   absl::Status Finish();
   // After Finish: whether every document must come once more, in input
   // order, through RecordBatch (then FinishRecordPass) before FindBatch.
@@ -146,18 +153,20 @@ class PassageFinder {
   // Whether the table was made from spilled, filtered records and fits in
   // memory (PassageOptions::max_table_bytes): pass 2 then counts each
   // window's occurrences as it goes, so a passage's count is final only
-  // after the last document: FinalCount, after EndPass2.
+  // after the last document (FinalCount). Each document must then come
+  // exactly once: Find or FindBatch on it again counts it again.
   bool CountsInPass2() const;
   // After the last FindBatch: settles stats().repeated_windows where
   // CountsInPass2 (nothing otherwise).
   void EndPass2();
-  // The number of occurrences of p's first window, p being a passage found
-  // (or cut by SubtractCovered); after the last FindBatch. p.count where
-  // counts are known before pass 2.
+  // After EndPass2: the number of occurrences of p's first window, p being
+  // a passage this finder found (or SubtractCovered cut from one). p.count
+  // where counts were known before pass 2.
   uint32_t FinalCount(const Passage& p) const;
   // Find for documents first_ordinal, first_ordinal + 1, ... at once, on
   // `threads` threads: (*out)[k] gets document first_ordinal + k's
-  // passages, the same as Find would give.
+  // passages, the same as Find would give (but for counts so far, where
+  // CountsInPass2).
   void FindBatch(uint32_t first_ordinal,
                  absl::Span<const absl::Span<const Token>> docs,
                  std::vector<std::vector<Passage>>* out);

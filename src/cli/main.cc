@@ -421,10 +421,11 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
   if (!reader.ok()) return reader.status();
   std::vector<newsdedup::SpanRecord> merged;
   merged.reserve(run->spans.size());
-  // Passage spans whose counts pass 2 settles: (index in merged, passage
-  // without its first windows).
+  // Passage spans whose counts pass 2 settles: their index in merged and
+  // their window's table entry.
   const bool counts_later = run->passages->CountsInPass2();
-  std::vector<std::pair<size_t, newsdedup::Passage>> later_counts;
+  std::vector<uint64_t> later_spans;
+  std::vector<uint32_t> later_entries;
   absl::flat_hash_map<uint64_t, uint32_t> clusters;  // first location -> id
   uint32_t next_cluster = static_cast<uint32_t>(run->stats.clusters) + 1;
   size_t next = 0;
@@ -535,10 +536,8 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
         s.cluster = it->second;
         s.count = p.count;
         if (counts_later) {
-          newsdedup::Passage slim;  // what FinalCount reads
-          slim.count = p.count;
-          slim.entry = p.entry;
-          later_counts.emplace_back(merged.size(), std::move(slim));
+          later_spans.push_back(merged.size());
+          later_entries.push_back(p.entry);
         }
         merged.push_back(s);
         ++run->stats.flagged;
@@ -561,8 +560,10 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
   progress.Done();
   // Counts settled by pass 2 itself (see PassageFinder::CountsInPass2).
   run->passages->EndPass2();
-  for (const auto& [index, p] : later_counts) {
-    merged[index].count = run->passages->FinalCount(p);
+  newsdedup::Passage p;  // what FinalCount reads: the entry
+  for (size_t k = 0; k < later_spans.size(); ++k) {
+    p.entry = later_entries[k];
+    merged[later_spans[k]].count = run->passages->FinalCount(p);
   }
   run->stats.clusters = next_cluster - 1;
   run->spans = std::move(merged);
