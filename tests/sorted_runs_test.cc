@@ -153,6 +153,17 @@ TEST(SortedRunsTest, PartitionedSortsTheSame) {
   }
 }
 
+// Finish, then every record Next gives (empty if Finish fails).
+std::vector<uint64_t> FinishAndRead(SortedRuns<uint64_t>* runs) {
+  std::vector<uint64_t> out;
+  absl::Status s = runs->Finish();
+  EXPECT_TRUE(s.ok()) << s;
+  if (!s.ok()) return out;
+  uint64_t v;
+  while (runs->Next(&v)) out.push_back(v);
+  return out;
+}
+
 // TryAdd refuses exactly where Add would spill; SpillFiltered keeps what
 // its filter leaves of the records held (as one sorted run) and then holds
 // no more than its new budget; the merge gives the kept records and every
@@ -200,11 +211,7 @@ TEST(SortedRunsTest, TryAddAndSpillFiltered) {
       expected.push_back(keys[i]);
     }
     std::sort(expected.begin(), expected.end());
-    ASSERT_TRUE(runs.Finish().ok());
-    std::vector<uint64_t> out;
-    uint64_t v;
-    while (runs.Next(&v)) out.push_back(v);
-    EXPECT_EQ(out, expected);
+    EXPECT_EQ(FinishAndRead(&runs), expected);
   }
 }
 
@@ -232,12 +239,9 @@ TEST(SortedRunsTest, SpillFilteredEdges) {
   EXPECT_GE(runs.stats().runs_spilled, (keys.size() - added) / 100 - 1);
   EXPECT_LE(runs.stats().peak_buffer_bytes, 8u * 8192);
   std::sort(expected.begin(), expected.end());
-  ASSERT_TRUE(runs.Finish().ok());
-  std::vector<uint64_t> out;
-  uint64_t v;
-  while (runs.Next(&v)) out.push_back(v);
-  EXPECT_EQ(out, expected);
+  EXPECT_EQ(FinishAndRead(&runs), expected);
   runs.Close();
+  uint64_t v;
   EXPECT_FALSE(runs.Next(&v));
 
   // Shards: one filtered, one not; the merge has both.
@@ -257,7 +261,7 @@ TEST(SortedRunsTest, SpillFilteredEdges) {
   ASSERT_TRUE(shards.SpillFiltered(0, even, 8 * 1000).ok());
   std::sort(all.begin(), all.end());
   ASSERT_TRUE(shards.Finish(2).ok());
-  out.clear();
+  std::vector<uint64_t> out;
   while (shards.Next(&v)) out.push_back(v);
   EXPECT_EQ(out, all);
   shards.Close();
