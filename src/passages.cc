@@ -209,6 +209,7 @@ class PassageFinder::Impl {
         count = 1;
       }
       if (count >= 2) Keep(hash, count);
+      RETURN_IF_ERROR(records_.status());
     }
     records_.Close();  // its runs are deleted now
     const internal::SortedRunsStats sorted = records_.stats();
@@ -283,10 +284,19 @@ class PassageFinder::Impl {
                                                   : p.count;
   }
 
-  void EndPass2() {
-    if (!counting_) return;
+  absl::Status EndPass2() {
+    if (repeats_ != nullptr) {
+      RETURN_IF_ERROR(repeats_->status());
+      if (has_pending_) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "pass 2 ended before the passage repeats of document ",
+            pending_.doc, ": the documents differ from the record pass's"));
+      }
+    }
+    if (!counting_) return absl::OkStatus();
     stats_.repeated_windows = 0;
     for (const Entry& e : entries_) stats_.repeated_windows += e.count >= 2;
+    return absl::OkStatus();
   }
 
   absl::Status RecordBatch(uint32_t first_ordinal,
@@ -423,6 +433,7 @@ class PassageFinder::Impl {
       first = next;
       open = true;
     }
+    RETURN_IF_ERROR(occurrences->status());
     RETURN_IF_ERROR(close());
     std::vector<std::pair<uint32_t, uint32_t>>().swap(later);
     const internal::SortedRunsStats occ = occurrences->stats();
@@ -666,6 +677,7 @@ class PassageFinder::Impl {
       if (bloom_ == nullptr) MakeBloom(sorted.records);
       BloomInsert(h);
     }
+    RETURN_IF_ERROR(records_.status());
     records_.Close();  // its runs are deleted now
     if (!table && bloom_ == nullptr) MakeBloom(sorted.records);
     if (table) {
@@ -911,7 +923,7 @@ bool PassageFinder::CountsInPass2() const { return impl_->CountsInPass2(); }
 uint32_t PassageFinder::FinalCount(const Passage& p) const {
   return impl_->FinalCount(p);
 }
-void PassageFinder::EndPass2() { impl_->EndPass2(); }
+absl::Status PassageFinder::EndPass2() { return impl_->EndPass2(); }
 bool PassageFinder::NeedsRecordPass() const { return impl_->NeedsRecordPass(); }
 absl::Status PassageFinder::RecordBatch(
     uint32_t first_ordinal, absl::Span<const absl::Span<const Token>> docs) {

@@ -157,8 +157,10 @@ class PassageFinder {
   // exactly once: Find or FindBatch on it again counts it again.
   bool CountsInPass2() const;
   // After the last FindBatch: settles stats().repeated_windows where
-  // CountsInPass2 (nothing otherwise).
-  void EndPass2();
+  // CountsInPass2. Errors: after a record pass, repeats that could not be
+  // read back from disk, or left unread (documents other than the record
+  // pass's).
+  absl::Status EndPass2();
   // After EndPass2: the number of occurrences of p's first window, p being
   // a passage this finder found (or SubtractCovered cut from one). p.count
   // where counts were known before pass 2.

@@ -559,7 +559,7 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
   }
   progress.Done();
   // Counts settled by pass 2 itself (see PassageFinder::CountsInPass2).
-  run->passages->EndPass2();
+  if (absl::Status s = run->passages->EndPass2(); !s.ok()) return s;
   newsdedup::Passage p;  // what FinalCount reads: the entry
   for (size_t k = 0; k < later_spans.size(); ++k) {
     p.entry = later_entries[k];

@@ -240,6 +240,7 @@ absl::Status NearMatcher::MakePairs(SortedRuns<uint64_t>* pairs) {
     next = (next + 1) % window_size;
     filled = std::min(filled + 1, window_size);
   }
+  if (!bands_->status().ok()) return bands_->status();
   stats_.pairs = pairs->stats().records;
   return absl::OkStatus();
 }
@@ -351,6 +352,7 @@ absl::Status NearMatcher::Verify(SortedRuns<uint64_t>* pairs,
       }
     }
   }
+  if (!pairs->status().ok()) return pairs->status();
   pairs->Release();
   return absl::OkStatus();
 }

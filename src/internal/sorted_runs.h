@@ -414,6 +414,10 @@ class SortedRuns {
     held_ = 0;
   }
 
+  // After Next returned false: OK at the end of the records, else the read
+  // error that ended them early.
+  const absl::Status& status() const { return read_status_; }
+
   // Frees the in-memory buffer and deletes the runs (after the last Next,
   // or to give up); stats stay.
   void Close() {
@@ -449,12 +453,21 @@ class SortedRuns {
     }
   };
 
-  static bool Read(Run* run, T* out) {
+  // The next record of `run`; false at its end, or on a read error (noted
+  // in read_status_).
+  bool Read(Run* run, T* out) {
     if (run->pos == run->size) {
       run->size = std::fread(run->buffer.data(), sizeof(T), run->buffer.size(),
                              run->file);
       run->pos = 0;
-      if (run->size == 0) return false;
+      if (run->size == 0) {
+        if (std::ferror(run->file) && read_status_.ok()) {
+          read_status_ = absl::DataLossError(absl::StrCat(
+              run->path,
+              ": cannot read a sorted run back: ", std::strerror(errno)));
+        }
+        return false;
+      }
     }
     *out = run->buffer[run->pos++];
     return true;
@@ -603,6 +616,7 @@ class SortedRuns {
     runs_.clear();
     if (merged.file != nullptr) runs_.push_back(std::move(merged));
     if (!s.ok()) return s;
+    if (!read_status_.ok()) return read_status_;
     if (!ok) return WriteError(runs_.back());
     // The merged run is written again: count its bytes as spilled too.
     stats_.bytes_spilled += records * sizeof(T);
@@ -628,6 +642,7 @@ class SortedRuns {
   uint64_t files_made_ = 0;
   std::priority_queue<Head, std::vector<Head>, Later> heap_;
   SortedRunsStats stats_;
+  absl::Status read_status_;  // see status()
 };
 
 // Several SortedRuns filled side by side, one per adding thread, read back
@@ -752,6 +767,14 @@ class SortedShards {
     T next;
     if (used_[from]->Next(&next)) heap_.push({next, from});
     return true;
+  }
+
+  // After Next returned false: OK at the end, else the first read error.
+  absl::Status status() const {
+    for (const auto& shard : shards_) {
+      if (!shard->status().ok()) return shard->status();
+    }
+    return absl::OkStatus();
   }
 
   // Frees the in-memory buffers (after the last Next).
