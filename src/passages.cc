@@ -69,6 +69,18 @@ class RollingWindows {
   uint64_t h_ = 0;
 };
 
+// The hashes of all of `tokens`' windows of `size` words, in order (none
+// when there are fewer words).
+void WindowHashes(absl::Span<const Token> tokens, int size,
+                  std::vector<uint64_t>* out) {
+  out->clear();
+  if (tokens.size() < static_cast<size_t>(size)) return;
+  const size_t count = tokens.size() - size + 1;
+  out->resize(count);
+  RollingWindows windows(tokens, size);
+  for (size_t i = 0; i < count; ++i) (*out)[i] = windows.Next(i);
+}
+
 // The record pass (pass 1 spilled): a window that may repeat, and where.
 // Sorted by hash, then by place: each hash's first record is its first
 // occurrence in input order.
@@ -212,13 +224,19 @@ class PassageFinder::Impl {
       RETURN_IF_ERROR(records_.status());
     }
     records_.Close();  // its runs are deleted now
+    NoteRecordStats();
+    RETURN_IF_ERROR(BuildTable());
+    stats_.repeated_windows = hashes_.size();
+    return absl::OkStatus();
+  }
+
+  // Pass 1's sort figures into stats_; returns them.
+  internal::SortedRunsStats NoteRecordStats() {
     const internal::SortedRunsStats sorted = records_.stats();
     stats_.runs_spilled = sorted.runs_spilled;
     stats_.bytes_spilled = sorted.bytes_spilled;
     stats_.peak_record_bytes = sorted.peak_buffer_bytes;
-    RETURN_IF_ERROR(BuildTable());
-    stats_.repeated_windows = hashes_.size();
-    return absl::OkStatus();
+    return sorted;
   }
 
   // The table's index, filter and size, from hashes_ and entries_.
@@ -317,11 +335,8 @@ class PassageFinder::Impl {
       constexpr size_t kAhead = 8;
       for (size_t k = begin; k < end && status[part].ok(); ++k) {
         const absl::Span<const Token> tokens = docs[k];
-        if (tokens.size() < static_cast<size_t>(m)) continue;
-        const size_t count = tokens.size() - m + 1;
-        hashes.resize(count);
-        RollingWindows windows(tokens, m);
-        for (size_t i = 0; i < count; ++i) hashes[i] = windows.Next(i);
+        WindowHashes(tokens, m, &hashes);
+        const size_t count = hashes.size();
         for (size_t i = 0; i < count; ++i) {
           if (i + kAhead < count) {
             __builtin_prefetch(BloomBlock(hashes[i + kAhead]));
@@ -477,11 +492,9 @@ class PassageFinder::Impl {
     // The window hashes first, so that the filter words they test can be
     // fetched ahead: the filter is megabytes, and waiting for each word in
     // turn was most of this loop.
-    const size_t count = tokens.size() - m + 1;
     thread_local std::vector<uint64_t> hashes;
-    hashes.resize(count);
-    RollingWindows windows(tokens, m);
-    for (size_t i = 0; i < count; ++i) hashes[i] = windows.Next(i);
+    WindowHashes(tokens, m, &hashes);
+    const size_t count = hashes.size();
     constexpr size_t kAhead = 8;
     for (size_t i = 0; i < std::min(count, kAhead); ++i) {
       __builtin_prefetch(&filter_[(hashes[i] & filter_mask_) >> 6]);
@@ -647,10 +660,7 @@ class PassageFinder::Impl {
     }
     seen_.reset();
     RETURN_IF_ERROR(records_.Finish(options_.threads));
-    const internal::SortedRunsStats sorted = records_.stats();
-    stats_.runs_spilled = sorted.runs_spilled;
-    stats_.bytes_spilled = sorted.bytes_spilled;
-    stats_.peak_record_bytes = sorted.peak_buffer_bytes;
+    const internal::SortedRunsStats sorted = NoteRecordStats();
     // The distinct recorded hashes: a table in memory while they fit in
     // max_table_bytes (kTableBytes each), else a Bloom filter of 16 bits per
     // recorded hash within half the memory limit, for a record pass.
