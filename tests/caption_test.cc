@@ -389,5 +389,68 @@ TEST(CaptionReviewTest, SlashCreditStopsAtTheName) {
             "A picture shows the harbour on May 4, 2024. REUTERS/Jane Doe");
 }
 
+// Every word a leading caption can open with, and every way a credit can
+// start: the finder skips its patterns on paragraphs that open otherwise,
+// so each of these must still be found, whole.
+TEST(CaptionFinderTest, EveryOpeningWordAndCreditFormIsFound) {
+  // Longer than 60 bytes, so "Picture: ..." is not a whole-line credit.
+  const std::string body =
+      " The council voted on Tuesday to close the pier for the whole "
+      "summer season.";
+  const std::vector<std::string> leading = {
+      "This picture taken on May 3, 2024 shows the pier.",
+      "These pictures taken on May 3, 2024 show the pier.",
+      "A photo taken on May 3, 2024 shows the pier.",
+      "An aerial photo taken on May 3, 2024 shows the pier.",
+      "The photo taken on May 3, 2024 shows the pier.",
+      "In this photo taken on May 3, 2024, divers are seen at the pier.",
+      "In a picture taken on May 3, 2024, divers are seen at the pier.",
+      "In these pictures taken on May 3, 2024, divers are seen at the pier.",
+      "This May 3, 2024 photo shows the pier.",
+      "In this May 3, 2024 photo, divers are seen at the pier.",
+      "FILE PHOTO: Divers at the pier.",
+      "File photo: Divers at the pier.",
+      "File Photo: Divers at the pier.",
+      "FILE PICTURE: Divers at the pier.",
+      "FILE IMAGE: Divers at the pier.",
+      "PHOTO: Divers at the pier.",
+      "Photo | Divers at the pier.",
+      "PICTURE: Divers at the pier.",
+      "Picture: Divers at the pier.",
+      "IMAGE - Divers at the pier.",
+      "Image: Divers at the pier.",
+      "CAPTION: Divers at the pier.",
+      "Caption: Divers at the pier.",
+      "PICTURED: Divers at the pier.",
+      "Pictured: Divers at the pier.",
+      "FOTO: Taucher am Anleger.",
+      "Foto: Taucher am Anleger.",
+      "Bild: Taucher am Anleger.",
+  };
+  for (const std::string& caption : leading) {
+    const std::string paragraph = caption + body;
+    const std::vector<ByteRange> spans = Finder().Find(paragraph);
+    ASSERT_FALSE(spans.empty()) << paragraph;
+    EXPECT_EQ(spans.front().begin, 0u) << paragraph;
+    EXPECT_EQ(spans.front().end, caption.size()) << paragraph;
+  }
+  const std::vector<std::string> credits = {
+      "(AP Photo/Jane Doe)",  "(Photo: Jane Doe)",      "(Getty Images)",
+      "REUTERS/Jane Doe",     "AFP PHOTO / JANE DOE",   "EPA-EFE/JANE DOE",
+      "XINHUA/Li Wei",        "ANADOLU/Jane Doe",       "GETTY IMAGES/Jane Doe",
+      "Getty Images",         "JANE DOE AFP",           "J.R. DOE AFP",
+      "D'ANGELO DOE REUTERS", "Photo credit: Jane Doe", "Photos: Jane Doe",
+      "Image: Jane Doe",      "Picture: Jane Doe",      "Foto: Jane Doe",
+      "Bild: Jane Doe",       "Images: Jane Doe",       "Pictures: Jane Doe",
+      "Fotos: Jane Doe",
+  };
+  for (const std::string& credit : credits) {
+    const std::vector<ByteRange> spans = Finder().Find(credit);
+    ASSERT_EQ(spans.size(), 1u) << credit;
+    EXPECT_EQ(spans[0].begin, 0u) << credit;
+    EXPECT_EQ(spans[0].end, credit.size()) << credit;
+  }
+}
+
 }  // namespace
 }  // namespace newsdedup

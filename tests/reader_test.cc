@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "newsdedup/output_file.h"
+
 namespace newsdedup {
 namespace {
 
@@ -213,6 +215,60 @@ TEST(ReaderTest, TruncatedCompressedStreamsAreReported) {
     EXPECT_NE(r.errors.back().find("truncated"), std::string::npos)
         << r.errors.back();
     EXPECT_LT(r.docs.size(), 10u);
+  }
+}
+
+// Inputs of several megabytes: the line reader asks its source for more at
+// each read (up to 16 MB) and the decompressors fill what they are asked
+// for, so lines cross reads of every size.
+TEST(ReaderTest, LargeInputsReadWholeInEveryEncoding) {
+  std::string plain;
+  std::vector<std::string> texts;
+  for (int i = 0; i < 30000; ++i) {
+    // Lengths vary (8 to about 400 bytes) so that lines end anywhere.
+    std::string text =
+        "record " + std::to_string(i) + " " +
+        std::string(static_cast<size_t>(i * 7919 % 397), 'a' + i % 26);
+    plain += "{\"id\": \"r" + std::to_string(i) + "\", \"text\": \"" + text +
+             "\"}\n";
+    texts.push_back(std::move(text));
+  }
+  ASSERT_GT(plain.size(), size_t{6} << 20);
+  for (const std::string ext : {"", ".gz", ".zst"}) {
+    const std::string path = TempPath("large.jsonl" + ext);
+    auto out = OutputFile::Open(path);
+    ASSERT_TRUE(out.ok()) << out.status();
+    ASSERT_TRUE((*out)->Write(plain).ok());
+    ASSERT_TRUE((*out)->Commit().ok());
+    ReadResult r = ReadAll({path});
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.malformed, 0u) << ext;
+    EXPECT_EQ(r.bytes, plain.size()) << ext;
+    ASSERT_EQ(r.docs.size(), texts.size()) << ext;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      ASSERT_EQ(r.docs[i].id, "r" + std::to_string(i)) << ext;
+      ASSERT_EQ(r.docs[i].text, texts[i]) << ext;
+    }
+    if (!ext.empty()) {
+      // Cut at two thirds: what was decoded before the cut is still read,
+      // record by record, before the truncation is reported.
+      std::ifstream in(path, std::ios::binary);
+      std::string bytes((std::istreambuf_iterator<char>(in)),
+                        std::istreambuf_iterator<char>());
+      WriteFile(path, bytes.substr(0, bytes.size() * 2 / 3));
+      ReadResult cut = ReadAll({path});
+      ASSERT_TRUE(cut.status.ok()) << cut.status;
+      EXPECT_EQ(cut.malformed, 1u) << ext;
+      ASSERT_FALSE(cut.errors.empty()) << ext;
+      EXPECT_NE(cut.errors.back().find("truncated"), std::string::npos)
+          << cut.errors.back();
+      EXPECT_GT(cut.docs.size(), texts.size() / 2) << ext;
+      EXPECT_LT(cut.docs.size(), texts.size()) << ext;
+      for (size_t i = 0; i < cut.docs.size(); ++i) {
+        ASSERT_EQ(cut.docs[i].text, texts[i]) << ext;
+      }
+    }
+    std::remove(path.c_str());
   }
 }
 

@@ -5,8 +5,10 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -16,6 +18,13 @@ namespace newsdedup::internal {
 namespace {
 
 constexpr size_t kChunk = 1 << 18;
+// The most a line reader asks of its source at once. Reads grow from kChunk
+// while the source fills them. A decompressor run this long keeps its
+// window (8 MB for zstd's default levels) in cache across the run: decoding
+// in 128 KB steps between batches of tokenizing and sketching, which evict
+// it, made decompression twice its own cost (bench/README.md, "Reading in
+// long runs").
+constexpr size_t kMaxFill = size_t{16} << 20;
 
 // Raw bytes of a file descriptor, with a few bytes of look-ahead already
 // consumed for format detection.
@@ -100,13 +109,16 @@ class GzipSource : public ByteSource {
           absl::StrCat(in_->path(), ": cannot initialise zlib"));
     }
     if (done_) return 0;
+    // Fills the request, as ZstdSource does.
+    n = std::min<size_t>(n, std::numeric_limits<uInt>::max());
     stream_.next_out = reinterpret_cast<Bytef*>(buf);
     stream_.avail_out = static_cast<uInt>(n);
-    while (stream_.avail_out == n) {
+    while (stream_.avail_out > 0) {
       if (stream_.avail_in == 0) {
         auto got = in_->Read(input_.data(), input_.size());
         if (!got.ok()) return got.status();
         if (*got == 0) {
+          if (stream_.avail_out < n) break;  // the error comes next call
           if (member_started_) {
             return absl::DataLossError(absl::StrCat(
                 in_->path(), ": truncated gzip stream (unexpected end)"));
@@ -153,12 +165,17 @@ class ZstdSource : public ByteSource {
   ~ZstdSource() override { ZSTD_freeDStream(stream_); }
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    // Fills the request: a long run of decoding is cheaper than many short
+    // ones (kMaxFill).
     ZSTD_outBuffer out{buf, n, 0};
-    while (out.pos == 0) {
+    while (out.pos < n) {
       if (in_pos_ == in_size_) {
         auto got = in_->Read(input_.data(), input_.size());
         if (!got.ok()) return got.status();
         if (*got == 0) {
+          // What was decoded comes first; a truncation is reported on the
+          // next call.
+          if (out.pos > 0) return out.pos;
           if (frame_open_) {
             return absl::DataLossError(absl::StrCat(
                 in_->path(), ": truncated zstd stream (unexpected end)"));
@@ -223,7 +240,9 @@ absl::StatusOr<std::unique_ptr<ByteSource>> ByteSource::Open(
 
 LineReader::LineReader(std::unique_ptr<ByteSource> source,
                        uint64_t max_line_bytes)
-    : source_(std::move(source)), max_line_bytes_(max_line_bytes) {
+    : source_(std::move(source)),
+      max_line_bytes_(max_line_bytes),
+      fill_(kChunk) {
   buffer_.resize(kChunk);
 }
 
@@ -234,10 +253,15 @@ absl::Status LineReader::Fill() {
     size_ -= pos_;
     pos_ = 0;
   }
-  if (size_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
+  if (size_ + fill_ > buffer_.size()) {
+    buffer_.resize(std::max(size_ + fill_, buffer_.size() * 2));
+  }
   auto got = source_->Read(buffer_.data() + size_, buffer_.size() - size_);
   if (!got.ok()) return got.status();
   if (*got == 0) eof_ = true;
+  // A source that fills what it is asked for is asked for more next time,
+  // up to kMaxFill; a small file never grows the buffer.
+  if (*got == buffer_.size() - size_ && fill_ < kMaxFill) fill_ *= 2;
   size_ += *got;
   bytes_ += *got;
   return absl::OkStatus();

@@ -42,6 +42,7 @@ class LineReader {
   std::unique_ptr<ByteSource> source_;
   uint64_t max_line_bytes_;
   std::string buffer_;
+  size_t fill_;  // how much to read next (grows, see Fill)
   size_t pos_ = 0;
   size_t size_ = 0;
   bool eof_ = false;
