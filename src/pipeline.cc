@@ -200,8 +200,10 @@ absl::Span<const Token> TokensIn(const std::vector<Token>& tokens,
   auto lo = std::lower_bound(
       tokens.begin(), tokens.end(), begin,
       [](const Token& t, uint32_t offset) { return t.begin < offset; });
-  auto hi = lo;
-  while (hi != tokens.end() && hi->end <= end) ++hi;
+  // Tokens do not overlap, so their ends ascend too: a second binary search,
+  // not a walk over the paragraph's words.
+  auto hi = std::partition_point(
+      lo, tokens.end(), [end](const Token& t) { return t.end <= end; });
   return absl::Span<const Token>(tokens.data() + (lo - tokens.begin()),
                                  hi - lo);
 }
@@ -382,6 +384,7 @@ class Scanner::Impl {
     std::vector<Token> title_tokens;
     std::vector<uint64_t> shingles;
     std::vector<uint32_t> signature;
+    std::vector<uint64_t> word_hashes;  // a paragraph's, against the headline
   };
 
   void AddParagraphUnit(const Document& doc, const std::vector<Token>& tokens,
@@ -394,14 +397,15 @@ class Scanner::Impl {
     UnitSketch u;
     u.range = {begin, end};
     u.tokens = static_cast<uint32_t>(words.size());
-    u.sequence_hash = SequenceHash(words);
     // Numbers, dates and direction words: a near match by a few edited
     // words must keep them ("February sales fell 5.8 percent" is not a
     // re-filing of "October sales fell 2.4 percent").
     uint64_t facts = 0x1F83D9ABFB41BD6BULL;
     const auto* bytes = reinterpret_cast<const unsigned char*>(doc.text.data());
     size_t digit = FindDigit(bytes, begin, end);
+    SequenceHasher sequence(words.size());  // in the same loop: it overlaps
     for (const Token& t : words) {
+      sequence.Add(t.hash);
       if (digit < t.begin) digit = FindDigit(bytes, t.begin, end);
       const bool number = digit < t.end;
       if (number) digit = FindDigit(bytes, t.end, end);
@@ -409,6 +413,7 @@ class Scanner::Impl {
         facts = CombineOrdered(facts, t.hash);
       }
     }
+    u.sequence_hash = sequence.Finish();
     u.facts = facts;
     u.shingle_begin = u.shingle_end =
         static_cast<uint32_t>(out->shingles.size());
@@ -491,7 +496,9 @@ class Scanner::Impl {
     // The headline repeated in the body: the whole paragraph, or its start.
     if (!title_core.empty()) {
       const absl::Span<const Token> words = TokensIn(tokens, pos, end);
-      const std::vector<uint64_t> hashes = WordHashes(words);
+      std::vector<uint64_t>& hashes = scratch->word_hashes;
+      hashes.clear();
+      for (const Token& t : words) hashes.push_back(t.hash);
       const absl::Span<const uint64_t> w(hashes);
       UnitSketch u;
       u.kind = UnitKind::kBodyHeadline;

@@ -69,9 +69,9 @@ void SortedUnique(std::vector<uint32_t>* hashes) {
 }
 
 uint64_t SequenceHash(absl::Span<const Token> tokens) {
-  uint64_t h = 0x9AE16A3B2F90404FULL ^ tokens.size();
-  for (const Token& t : tokens) h = CombineOrdered(h, t.hash);
-  return Finalize(h);
+  SequenceHasher h(tokens.size());
+  for (const Token& t : tokens) h.Add(t.hash);
+  return h.Finish();
 }
 
 namespace {

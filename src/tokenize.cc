@@ -235,6 +235,129 @@ inline void Emit(std::vector<Token>* out, size_t begin, size_t end,
   t.hash = hash;
 }
 
+// One step of the tokenizer at `i` (< n): skips one separator (byte or code
+// point) or emits the token that starts there. Returns where the next step
+// starts. Every case lives here; Tokenize's fast path only takes the plain
+// ASCII words it is sure of and leaves the rest to this.
+size_t Step(std::string_view text, size_t i, uint32_t base,
+            std::vector<Token>* out) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  const unsigned char c = p[i];
+  if (c < 0x80) {
+    if (!kAsciiWord[c]) return i + 1;
+    const size_t j = AsciiWordEnd(p, i + 1, n);
+    if (j == i + 1 && IsAbbreviationStep(p, j, n) && IsAsciiLetter(c)) {
+      // A dotted abbreviation ("U.S.", "a.m.", "J.R.R."): single letters
+      // joined by dots are one word, hashed without the dots, so "U.S."
+      // and "US" are the same word. The token ends at the last letter.
+      unsigned char letters[16];
+      size_t count = 0;
+      letters[count++] = c;
+      size_t k = j;
+      while (count < sizeof(letters) && IsAbbreviationStep(p, k, n)) {
+        letters[count++] = p[k + 1];
+        k += 2;
+      }
+      Emit(out, i, k, base, HashAsciiWord(letters, count));
+      return k;
+    }
+    if (j == n || p[j] < 0x80) {
+      Emit(out, i, j, base,
+           (j - i <= 16 && i + 16 <= n) ? HashShortAsciiWord(p + i, j - i)
+                                        : HashAsciiWord(p + i, j - i));
+      return j;
+    }
+    // The word continues with a non-ASCII byte: take the Unicode path
+    // from the start of the word.
+  }
+  int32_t cp;
+  const int len = Decode(p + i, n - i, &cp);
+  const CodePointClass cls =
+      cp < 0 ? CodePointClass::kSeparator
+             : (cp < 0x80 ? CodePointClass::kWord : Classify(cp));
+  if (cls == CodePointClass::kSeparator || cls == CodePointClass::kJoiner) {
+    return i + len;
+  }
+  size_t j = i + len;
+  if (cls == CodePointClass::kSolo) {
+    // One token per character, with the combining marks that follow it.
+    while (j < n) {
+      int32_t next;
+      const int next_len = Decode(p + j, n - j, &next);
+      if (next < 0 || !IsMark(next)) break;
+      j += next_len;
+    }
+  } else {
+    size_t word_end = j;  // excludes trailing joiners
+    while (j < n) {
+      if (p[j] < 0x80) {
+        if (!kAsciiWord[p[j]]) break;
+        ++j;
+        word_end = j;
+        continue;
+      }
+      int32_t next;
+      const int next_len = Decode(p + j, n - j, &next);
+      if (next < 0) break;
+      const CodePointClass next_cls = Classify(next);
+      if (next_cls == CodePointClass::kWord) {
+        j += next_len;
+        word_end = j;
+      } else if (next_cls == CodePointClass::kJoiner) {
+        j += next_len;
+      } else {
+        break;
+      }
+    }
+    j = word_end;
+  }
+  Emit(out, i, j, base, HashUnicodeWord(text.substr(i, j - i)));
+  return j;
+}
+
+// Which of 64 bytes are ASCII letters or digits (`word`), and which are
+// bytes >= 0x80 (`high`), one bit per byte, the first byte in bit 0.
+struct ByteMasks {
+  uint64_t word;
+  uint64_t high;
+};
+
+// The masks of p[0..64), all readable. SSE2 is the x86-64 baseline (no
+// dispatch); other machines take the table.
+inline ByteMasks Classify64(const unsigned char* p) {
+  ByteMasks m{0, 0};
+#if defined(__SSE2__)
+  const __m128i below_0 = _mm_set1_epi8('0' - 1);
+  const __m128i above_9 = _mm_set1_epi8('9' + 1);
+  const __m128i below_a = _mm_set1_epi8('a' - 1);
+  const __m128i above_z = _mm_set1_epi8('z' + 1);
+  const __m128i case_bit = _mm_set1_epi8(0x20);
+  for (int k = 0; k < 4; ++k) {
+    const __m128i v =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+    // Signed compares: bytes >= 0x80 are negative and match neither range.
+    const __m128i digit =
+        _mm_and_si128(_mm_cmpgt_epi8(v, below_0), _mm_cmplt_epi8(v, above_9));
+    const __m128i lower = _mm_or_si128(v, case_bit);
+    const __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lower, below_a),
+                                         _mm_cmplt_epi8(lower, above_z));
+    const uint64_t word =
+        static_cast<uint16_t>(_mm_movemask_epi8(_mm_or_si128(digit, letter)));
+    const uint64_t high = static_cast<uint16_t>(_mm_movemask_epi8(v));
+    m.word |= word << (16 * k);
+    m.high |= high << (16 * k);
+  }
+#else
+  for (int k = 0; k < 64; ++k) {
+    const unsigned char c = p[k];
+    m.word |= static_cast<uint64_t>(c < 0x80 && kAsciiWord[c]) << k;
+    m.high |= static_cast<uint64_t>(c >= 0x80) << k;
+  }
+#endif
+  return m;
+}
+
 }  // namespace
 
 void Tokenize(std::string_view text, uint32_t base, std::vector<Token>* out) {
@@ -242,83 +365,47 @@ void Tokenize(std::string_view text, uint32_t base, std::vector<Token>* out) {
   const size_t n = text.size();
   size_t i = 0;
   while (i < n) {
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      if (!kAsciiWord[c]) {
-        ++i;
-        continue;
-      }
-      const size_t j = AsciiWordEnd(p, i + 1, n);
-      if (j == i + 1 && IsAbbreviationStep(p, j, n) && IsAsciiLetter(c)) {
-        // A dotted abbreviation ("U.S.", "a.m.", "J.R.R."): single letters
-        // joined by dots are one word, hashed without the dots, so "U.S."
-        // and "US" are the same word. The token ends at the last letter.
-        unsigned char letters[16];
-        size_t count = 0;
-        letters[count++] = c;
-        size_t k = j;
-        while (count < sizeof(letters) && IsAbbreviationStep(p, k, n)) {
-          letters[count++] = p[k + 1];
-          k += 2;
-        }
-        Emit(out, i, k, base, HashAsciiWord(letters, count));
-        i = k;
-        continue;
-      }
-      if (j == n || p[j] < 0x80) {
-        Emit(out, i, j, base,
-             (j - i <= 16 && i + 16 <= n) ? HashShortAsciiWord(p + i, j - i)
-                                          : HashAsciiWord(p + i, j - i));
-        i = j;
-        continue;
-      }
-      // The word continues with a non-ASCII byte: take the Unicode path
-      // from the start of the word.
-    }
-    int32_t cp;
-    const int len = Decode(p + i, n - i, &cp);
-    const CodePointClass cls =
-        cp < 0 ? CodePointClass::kSeparator
-               : (cp < 0x80 ? CodePointClass::kWord : Classify(cp));
-    if (cls == CodePointClass::kSeparator || cls == CodePointClass::kJoiner) {
-      i += len;
-      continue;
-    }
-    size_t j = i + len;
-    if (cls == CodePointClass::kSolo) {
-      // One token per character, with the combining marks that follow it.
-      while (j < n) {
-        int32_t next;
-        const int next_len = Decode(p + j, n - j, &next);
-        if (next < 0 || !IsMark(next)) break;
-        j += next_len;
-      }
+    // A window of 64 bytes at i, classified at once: its plain ASCII words
+    // are found with bit scans, with no branch per byte or per word length
+    // (the old byte loop mispredicted on most words). Past the end of the
+    // text, the window reads zeros: separators.
+    ByteMasks m;
+    if (i + 64 <= n) {
+      m = Classify64(p + i);
     } else {
-      size_t word_end = j;  // excludes trailing joiners
-      while (j < n) {
-        if (p[j] < 0x80) {
-          if (!kAsciiWord[p[j]]) break;
-          ++j;
-          word_end = j;
-          continue;
-        }
-        int32_t next;
-        const int next_len = Decode(p + j, n - j, &next);
-        if (next < 0) break;
-        const CodePointClass next_cls = Classify(next);
-        if (next_cls == CodePointClass::kWord) {
-          j += next_len;
-          word_end = j;
-        } else if (next_cls == CodePointClass::kJoiner) {
-          j += next_len;
-        } else {
-          break;
-        }
-      }
-      j = word_end;
+      unsigned char tail[64] = {0};
+      std::memcpy(tail, p + i, n - i);
+      m = Classify64(tail);
     }
-    Emit(out, i, j, base, HashUnicodeWord(text.substr(i, j - i)));
-    i = j;
+    uint64_t todo = m.word | m.high;  // where a token or a step may start
+    size_t next = i + 64;             // where the next window starts
+    while (todo != 0) {
+      const int s = __builtin_ctzll(todo);
+      const uint64_t rest = ~(m.word >> s);  // 0 bits: the word from s on
+      const int e = rest == 0 ? 64 : s + __builtin_ctzll(rest);
+      const size_t begin = i + static_cast<size_t>(s);
+      const size_t end = i + static_cast<size_t>(e);
+      // Left to Step: a non-ASCII byte, a word that may go on past the
+      // window or that goes on with a non-ASCII byte, a dotted
+      // abbreviation ("U.S.").
+      if ((m.high >> s & 1) != 0 || e == 64 ||
+          (end < n &&
+           (p[end] >= 0x80 || (e == s + 1 && IsAbbreviationStep(p, end, n) &&
+                               IsAsciiLetter(p[begin]))))) {
+        // A word that fills the window from its start is long: Step takes
+        // it whole. Otherwise the next window starts at the word.
+        next = s == 0 || (m.high >> s & 1) != 0 || e != 64
+                   ? Step(text, begin, base, out)
+                   : begin;
+        break;
+      }
+      Emit(out, begin, end, base,
+           (e - s <= 16 && begin + 16 <= n)
+               ? HashShortAsciiWord(p + begin, static_cast<size_t>(e - s))
+               : HashAsciiWord(p + begin, static_cast<size_t>(e - s)));
+      todo &= ~uint64_t{0} << e;  // e < 64 here
+    }
+    i = next;
   }
 }
 

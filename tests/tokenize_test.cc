@@ -593,6 +593,87 @@ TEST(TokenizeTest, RandomBytesKeepTheInvariants) {
   EXPECT_GT(total_tokens, 10000u);  // the generator produces real words
 }
 
+// Longer texts of whole words, where every word length (up to well past
+// 64 bytes), dotted abbreviations and non-ASCII letters and separators meet
+// the tokenizer's 64-byte windows at every alignment: shifting the text by
+// k bytes shifts its tokens by k and changes nothing else, and no token
+// starts or ends between two ASCII letters or digits.
+TEST(TokenizeTest, TokensDoNotDependOnWhereTheTextStarts) {
+  std::mt19937_64 rng(64);
+  static const std::string_view kSeparators[] = {" "sv,        " "sv,
+                                                 " "sv,        ", "sv,
+                                                 ". "sv,       "\n"sv,
+                                                 " - "sv,      "\xE2\x80\x9C"sv,
+                                                 "\xC2\xA0"sv, "\xE2\x80\x94"sv,
+                                                 "\xFF"sv};
+  static const std::string_view kWords[] = {"U.S."sv,
+                                            "a.m."sv,
+                                            "J.R.R."sv,
+                                            "caf\xC3\xA9"sv,
+                                            "\xC3\xA9t\xC3\xA9"sv,
+                                            "Stra\xC3\x9F"
+                                            "e"sv,
+                                            "\xE4\xB8\xAD\xE6\x96\x87"sv,
+                                            "x.y"sv,
+                                            "3.5"sv};
+  std::uniform_int_distribution<int> coin(0, 3);
+  std::uniform_int_distribution<size_t> length(1, 140);
+  std::uniform_int_distribution<size_t> short_length(1, 18);
+  std::uniform_int_distribution<int> letter(0, 61);
+  size_t total_tokens = 0;
+  for (int round = 0; round < 300; ++round) {
+    std::string text;
+    while (text.size() < 700) {
+      if (coin(rng) == 0) {
+        text += kWords[rng() % std::size(kWords)];
+      } else {
+        const size_t n = coin(rng) == 0 ? length(rng) : short_length(rng);
+        for (size_t k = 0; k < n; ++k) {
+          const int c = letter(rng);
+          text.push_back(static_cast<char>(c < 26   ? 'a' + c
+                                           : c < 52 ? 'A' + c - 26
+                                                    : '0' + c - 52));
+        }
+      }
+      text += kSeparators[rng() % std::size(kSeparators)];
+    }
+    if (round % 2 == 1) text.pop_back();  // sometimes end inside a word
+    const std::vector<Token> tokens = Tokenize(text);
+    total_tokens += tokens.size();
+    for (const Token& t : tokens) {
+      const auto at = [&](size_t pos) {
+        return static_cast<unsigned char>(text[pos]);
+      };
+      const auto alnum = [](unsigned char c) {
+        return c < 0x80 && std::isalnum(c);
+      };
+      if (t.begin > 0) {
+        ASSERT_FALSE(alnum(at(t.begin - 1)) && alnum(at(t.begin)))
+            << "round " << round << ", token at " << t.begin;
+      }
+      if (t.end < text.size()) {
+        ASSERT_FALSE(alnum(at(t.end - 1)) && alnum(at(t.end)))
+            << "round " << round << ", token ending at " << t.end;
+      }
+      ASSERT_EQ(t.hash, HashWord(NormalizeWord(std::string_view(text).substr(
+                            t.begin, t.end - t.begin))));
+    }
+    for (uint32_t shift = 1; shift <= 70; ++shift) {
+      std::string shifted_text(shift, ' ');
+      shifted_text += text;
+      const std::vector<Token> shifted = Tokenize(shifted_text);
+      ASSERT_EQ(shifted.size(), tokens.size())
+          << "round " << round << ", shift " << shift;
+      for (size_t j = 0; j < tokens.size(); ++j) {
+        ASSERT_EQ(shifted[j].begin, tokens[j].begin + shift);
+        ASSERT_EQ(shifted[j].end, tokens[j].end + shift);
+        ASSERT_EQ(shifted[j].hash, tokens[j].hash);
+      }
+    }
+  }
+  EXPECT_GT(total_tokens, 8000u);
+}
+
 TEST(TokenizeTest, AppendingASeparatedSuffixDoesNotChangeEarlierTokens) {
   // Tokenization is local: whatever follows a separator cannot change the
   // tokens before it (no state leaks across words, e.g. via thread_local

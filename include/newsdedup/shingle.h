@@ -11,10 +11,12 @@
 #ifndef NEWSDEDUP_SHINGLE_H_
 #define NEWSDEDUP_SHINGLE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "absl/types/span.h"
+#include "newsdedup/hash.h"
 #include "newsdedup/tokenize.h"
 
 namespace newsdedup {
@@ -31,6 +33,22 @@ void SortedUnique(std::vector<uint32_t>* hashes);
 // Hash of the whole token sequence (normalized text): equal for texts that
 // differ only in case, Unicode normalization, punctuation or spacing.
 uint64_t SequenceHash(absl::Span<const Token> tokens);
+
+// SequenceHash a word at a time, for a loop that does other work per word
+// (its chain of multiplications then overlaps that work):
+//   SequenceHasher h(tokens.size());
+//   for (const Token& t : tokens) h.Add(t.hash);
+//   h.Finish() == SequenceHash(tokens)
+class SequenceHasher {
+ public:
+  explicit SequenceHasher(size_t count)
+      : state_(0x9AE16A3B2F90404FULL ^ count) {}
+  void Add(uint64_t word_hash) { state_ = CombineOrdered(state_, word_hash); }
+  uint64_t Finish() const { return Finalize(state_); }
+
+ private:
+  uint64_t state_;
+};
 
 // |A ∩ B| / |A ∪ B| of two sorted, duplicate-free sets; 1.0 when both are
 // empty. Linear merge.
