@@ -427,8 +427,11 @@ class Scanner::Impl {
       BandKeys(scratch->signature.data(), params_,
                out->band_keys.data() + u.keys_begin);
       // The matcher sorts them into a set when it verifies a candidate.
-      for (uint64_t h : scratch->shingles) {
-        out->shingles.push_back(static_cast<uint32_t>(h >> 32));
+      const size_t first = out->shingles.size();
+      out->shingles.resize(first + scratch->shingles.size());
+      uint32_t* fingerprints = out->shingles.data() + first;
+      for (size_t k = 0; k < scratch->shingles.size(); ++k) {
+        fingerprints[k] = static_cast<uint32_t>(scratch->shingles[k] >> 32);
       }
       u.shingle_end = static_cast<uint32_t>(out->shingles.size());
     }

@@ -1,11 +1,83 @@
+// Shingles, the shingle kernel compiled once per SIMD target by Highway's
+// foreach_target.h and dispatched at run time, sets and their Jaccard.
 #include "newsdedup/shingle.h"
 
 #include <algorithm>
+#include <cstddef>
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "shingle.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace newsdedup {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// The default shingle of three words for windows [0, count) of `tokens`
+// (count + 2 tokens): dst[i] = Finalize(CombineOrdered(CombineOrdered(
+// CombineOrdered(seed, h[i]), h[i + 1]), h[i + 2])). On AVX-512, eight
+// windows at a time (vpmullq multiplies 64-bit lanes in one instruction;
+// elsewhere the multiplication would be emulated, slower than scalar code).
+void Shingle3Kernel(const Token* HWY_RESTRICT tokens, size_t count,
+                    uint64_t seed, uint64_t* HWY_RESTRICT dst) {
+  size_t i = 0;
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  static_assert(sizeof(Token) == 16 && offsetof(Token, hash) == 8,
+                "a token is two 64-bit lanes, the hash the odd one");
+  const hn::ScalableTag<uint64_t> d;
+  const size_t lanes = hn::Lanes(d);
+  const auto* words = reinterpret_cast<const uint64_t*>(tokens);
+  // The hashes of tokens j .. j + lanes - 1: the odd lanes of two vectors.
+  const auto hashes_at = [&](size_t j) {
+    return hn::ConcatOdd(d, hn::LoadU(d, words + 2 * j + lanes),
+                         hn::LoadU(d, words + 2 * j));
+  };
+  const auto k1 = hn::Set(d, 0x9E3779B97F4A7C15ULL);
+  const auto k2 = hn::Set(d, 0xD6E8FEB86659FD93ULL);
+  // CombineOrdered, lane by lane.
+  const auto combine = [&](decltype(k1) state, decltype(k1) value) {
+    auto x = hn::Mul(hn::Xor(state, value), k1);
+    x = hn::Xor(hn::Xor(x, hn::ShiftRight<32>(x)), hn::RotateRight<35>(state));
+    return hn::Mul(x, k2);
+  };
+  const auto seeds = hn::Set(d, seed);
+  const auto f1 = hn::Set(d, 0xFF51AFD7ED558CCDULL);
+  const auto f2 = hn::Set(d, 0xC4CEB9FE1A85EC53ULL);
+  for (; i + lanes <= count; i += lanes) {
+    auto h = combine(combine(combine(seeds, hashes_at(i)), hashes_at(i + 1)),
+                     hashes_at(i + 2));
+    // Finalize.
+    h = hn::Xor(h, hn::ShiftRight<33>(h));
+    h = hn::Mul(h, f1);
+    h = hn::Xor(h, hn::ShiftRight<33>(h));
+    h = hn::Mul(h, f2);
+    h = hn::Xor(h, hn::ShiftRight<33>(h));
+    hn::StoreU(h, d, dst + i);
+  }
+#endif
+  // Unrolled, so shingles overlap in flight.
+  for (; i < count; ++i) {
+    const uint64_t h =
+        CombineOrdered(CombineOrdered(CombineOrdered(seed, tokens[i].hash),
+                                      tokens[i + 1].hash),
+                       tokens[i + 2].hash);
+    dst[i] = Finalize(h);
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace newsdedup
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
 #include "hwy/contrib/sort/vqsort.h"
-#include "newsdedup/hash.h"
 
 namespace newsdedup {
+
+HWY_EXPORT(Shingle3Kernel);
+
 namespace {
 
 // Sets up to this size are sorted by insertion (see SortedUnique).
@@ -23,14 +95,8 @@ void ShingleHashes(absl::Span<const Token> tokens, int size,
   // The seed depends on the shingle size, so a 3-shingle never equals a
   // 4-shingle of other words by construction.
   const uint64_t seed = 0x2545F4914F6CDD1DULL * static_cast<uint64_t>(size);
-  if (size == 3) {  // the default: unrolled, so shingles overlap in flight
-    for (size_t i = 0; i < count; ++i) {
-      const uint64_t h =
-          CombineOrdered(CombineOrdered(CombineOrdered(seed, tokens[i].hash),
-                                        tokens[i + 1].hash),
-                         tokens[i + 2].hash);
-      dst[i] = Finalize(h);
-    }
+  if (size == 3) {  // the default
+    HWY_DYNAMIC_DISPATCH(Shingle3Kernel)(tokens.data(), count, seed, dst);
     return;
   }
   for (size_t i = 0; i < count; ++i) {
@@ -108,3 +174,4 @@ double ExactJaccard(absl::Span<const uint32_t> a,
 }
 
 }  // namespace newsdedup
+#endif  // HWY_ONCE

@@ -74,6 +74,33 @@ TEST(ShingleHashesTest, WindowHashIsPositionIndependent) {
   EXPECT_NE(b[2], a[0]);
 }
 
+TEST(ShingleHashesTest, EveryWindowHashesAsItWouldAlone) {
+  // Long runs of windows are hashed several at a time (a vector kernel on
+  // some machines) and the rest one by one: each window of every run length
+  // must hash as it does on its own, for every shingle size.
+  std::mt19937_64 rng(3);
+  for (size_t n = 0; n <= 70; ++n) {
+    std::vector<Token> tokens(n);
+    for (size_t k = 0; k < n; ++k) {
+      tokens[k] = {static_cast<uint32_t>(2 * k),
+                   static_cast<uint32_t>(2 * k + 1), rng()};
+    }
+    for (int size = 1; size <= 5; ++size) {
+      std::vector<uint64_t> all;
+      ShingleHashes(tokens, size, &all);
+      ASSERT_EQ(all.size(), n >= static_cast<size_t>(size) ? n - size + 1 : 0);
+      for (size_t k = 0; k < all.size(); ++k) {
+        std::vector<uint64_t> alone;
+        ShingleHashes(absl::Span<const Token>(tokens).subspan(k, size), size,
+                      &alone);
+        ASSERT_EQ(alone.size(), 1u);
+        ASSERT_EQ(all[k], alone[0])
+            << "n " << n << ", size " << size << ", window " << k;
+      }
+    }
+  }
+}
+
 TEST(ShingleHashesTest, RepeatedWindowsRepeat) {
   const std::vector<uint64_t> s = Shingles("a b a b a b", 2);
   ASSERT_EQ(s.size(), 5u);
