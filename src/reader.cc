@@ -106,7 +106,7 @@ class Reader::Impl {
         current_ = !options_.stdin_spool.empty() && path == options_.stdin_spool
                        ? std::string("-")
                        : path;
-        auto source = internal::ByteSource::Open(path);
+        auto source = internal::ByteSource::Open(path, options_.read_ahead);
         if (!source.ok()) {
           Report(0, std::string(source.status().message()));
           return -1;

@@ -168,6 +168,8 @@ void Resolve(Flags& f) {
     f.reader.format = InputFormat::kText;
   }
   f.reader.strict = f.strict;
+  // With a core to spare, decompression overlaps the rest (every pass).
+  f.reader.read_ahead = f.scan.threads > 1;
   f.scan.segment.split_lines = !f.no_split_lines;
   f.scan.segment.split_double_space = !f.no_split_double_space;
   f.scan.text_field = f.reader.text_field;

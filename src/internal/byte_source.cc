@@ -7,8 +7,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <limits>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -207,10 +211,118 @@ class ZstdSource : public ByteSource {
   bool frame_open_ = false;
 };
 
+// Reads another source ahead on a thread of its own: chunks of kMaxFill
+// bytes, at most two of them waiting. Read copies out of the oldest.
+class ReadAheadSource : public ByteSource {
+ public:
+  explicit ReadAheadSource(std::unique_ptr<ByteSource> source)
+      : source_(std::move(source)), thread_([this] { Produce(); }) {}
+
+  ~ReadAheadSource() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    space_.notify_all();
+    thread_.join();
+  }
+
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (pos_ == current_.size) {
+      if (current_.size == 0 && taken_any_) {
+        return current_.status.ok() ? absl::StatusOr<size_t>(0)
+                                    : current_.status;
+      }
+      std::unique_lock<std::mutex> lock(mu_);
+      ready_.wait(lock, [this] { return !chunks_.empty(); });
+      if (!current_.bytes.empty()) spare_ = std::move(current_.bytes);
+      current_ = std::move(chunks_.front());
+      chunks_.pop_front();
+      lock.unlock();
+      space_.notify_one();
+      taken_any_ = true;
+      pos_ = 0;
+      if (current_.size == 0) {
+        return current_.status.ok() ? absl::StatusOr<size_t>(0)
+                                    : current_.status;
+      }
+    }
+    const size_t k = std::min(n, current_.size - pos_);
+    std::memcpy(buf, current_.bytes.data() + pos_, k);
+    pos_ += k;
+    return k;
+  }
+
+ private:
+  struct Chunk {
+    std::string bytes;
+    size_t size = 0;  // 0: the end (or an error, in status)
+    absl::Status status;
+  };
+
+  void Produce() {
+    while (true) {
+      Chunk chunk;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!spare_.empty()) chunk.bytes = std::move(spare_);
+      }
+      chunk.bytes.resize(kMaxFill);
+      // The sources fill what they are asked for; a short read only comes
+      // at the end of the stream, or before an error.
+      while (chunk.size < chunk.bytes.size()) {
+        absl::StatusOr<size_t> got = source_->Read(
+            chunk.bytes.data() + chunk.size, chunk.bytes.size() - chunk.size);
+        if (!got.ok()) {
+          chunk.status = got.status();
+          break;
+        }
+        if (*got == 0) break;
+        chunk.size += *got;
+      }
+      const bool last = chunk.size == 0 || !chunk.status.ok();
+      if (chunk.size > 0 && !chunk.status.ok()) {
+        // The bytes before the error first, then the error on its own.
+        Chunk error;
+        error.status = std::move(chunk.status);
+        chunk.status = absl::OkStatus();
+        if (!Push(std::move(chunk))) return;
+        Push(std::move(error));
+        return;
+      }
+      if (!Push(std::move(chunk)) || last) return;
+    }
+  }
+
+  // Queues a chunk once there is room; false when the reader is going away.
+  bool Push(Chunk chunk) {
+    std::unique_lock<std::mutex> lock(mu_);
+    space_.wait(lock, [this] { return chunks_.size() < 2 || stop_; });
+    if (stop_) return false;
+    chunks_.push_back(std::move(chunk));
+    lock.unlock();
+    ready_.notify_one();
+    return true;
+  }
+
+  std::unique_ptr<ByteSource> source_;
+  std::mutex mu_;
+  std::condition_variable ready_;  // a chunk is queued
+  std::condition_variable space_;  // room in the queue, or stop
+  std::deque<Chunk> chunks_;
+  std::string spare_;  // a used chunk's buffer, for the next one
+  bool stop_ = false;
+  // The caller's side.
+  Chunk current_;
+  size_t pos_ = 0;
+  bool taken_any_ = false;
+  std::thread thread_;  // last: starts once the rest is built
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ByteSource>> ByteSource::Open(
-    const std::string& path) {
+    const std::string& path, bool read_ahead) {
   std::unique_ptr<FdReader> in;
   if (path == "-") {
     in = std::make_unique<FdReader>(STDIN_FILENO, false, "-");
@@ -227,13 +339,17 @@ absl::StatusOr<std::unique_ptr<ByteSource>> ByteSource::Open(
   const std::string& h = *head;
   if (h.size() >= 2 && static_cast<unsigned char>(h[0]) == 0x1F &&
       static_cast<unsigned char>(h[1]) == 0x8B) {
-    return std::unique_ptr<ByteSource>(new GzipSource(std::move(in)));
+    std::unique_ptr<ByteSource> gzip(new GzipSource(std::move(in)));
+    if (read_ahead) return std::make_unique<ReadAheadSource>(std::move(gzip));
+    return gzip;
   }
   if (h.size() >= 4 && static_cast<unsigned char>(h[0]) == 0x28 &&
       static_cast<unsigned char>(h[1]) == 0xB5 &&
       static_cast<unsigned char>(h[2]) == 0x2F &&
       static_cast<unsigned char>(h[3]) == 0xFD) {
-    return std::unique_ptr<ByteSource>(new ZstdSource(std::move(in)));
+    std::unique_ptr<ByteSource> zstd(new ZstdSource(std::move(in)));
+    if (read_ahead) return std::make_unique<ReadAheadSource>(std::move(zstd));
+    return zstd;
   }
   return std::unique_ptr<ByteSource>(new PlainSource(std::move(in)));
 }

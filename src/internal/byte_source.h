@@ -15,8 +15,13 @@ class ByteSource {
  public:
   // Opens `path` ("-" for stdin) and recognises gzip (1F 8B) and zstd
   // (28 B5 2F FD) by their first bytes. Errors name the path.
+  //
+  // `read_ahead`: a gzip or zstd stream is decompressed on a thread of its
+  // own, up to two reads of 16 MB ahead of the caller, so that its long
+  // runs of decoding (see kMaxFill in the .cc) overlap the caller's work
+  // instead of stalling it. For callers with a core to spare.
   static absl::StatusOr<std::unique_ptr<ByteSource>> Open(
-      const std::string& path);
+      const std::string& path, bool read_ahead = false);
   virtual ~ByteSource() = default;
 
   // Reads up to `n` decompressed bytes; 0 at the end. A truncated or corrupt
