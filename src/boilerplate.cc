@@ -214,11 +214,18 @@ void Candidates(const RE2::Set* set, const std::vector<size_t>& rules,
                 std::string_view text, std::vector<size_t>* out) {
   out->clear();
   if (set != nullptr) {
+    const re2::StringPiece piece(text.data(), text.size());
+    RE2::Set::ErrorInfo error{};
+    // First only whether any rule matches (almost always none): asked for
+    // which ones, RE2 allocates on every call and runs the whole DFA.
+    if (!set->Match(piece, nullptr, &error) &&
+        error.kind == RE2::Set::kNoError) {
+      return;
+    }
     thread_local std::vector<int> hits;
     hits.clear();
-    RE2::Set::ErrorInfo error{};
-    if (set->Match(re2::StringPiece(text.data(), text.size()), &hits, &error) ||
-        error.kind == RE2::Set::kNoError) {
+    error = RE2::Set::ErrorInfo{};
+    if (set->Match(piece, &hits, &error) || error.kind == RE2::Set::kNoError) {
       std::sort(hits.begin(), hits.end());
       for (int h : hits) out->push_back(rules[static_cast<size_t>(h)]);
       return;
