@@ -65,13 +65,18 @@ ByteRange HeadlineCore(std::string_view title) {
 ByteRange HeadlineTail(std::string_view title) {
   static constexpr std::string_view kSeparators[] = {
       " - ", " | ", " \xE2\x80\x93 ", " \xE2\x80\x94 ", " :: "};
+  // The last separator: one scan from the end (every separator starts with
+  // a space, and no two can start at the same place), not an rfind per
+  // separator, which compares at every position.
   size_t best = std::string_view::npos, best_len = 0;
-  for (std::string_view sep : kSeparators) {
-    const size_t at = title.rfind(sep);
-    if (at != std::string_view::npos &&
-        (best == std::string_view::npos || at > best)) {
-      best = at;
-      best_len = sep.size();
+  for (size_t at = title.size(); at-- > 0 && best == std::string_view::npos;) {
+    if (title[at] != ' ') continue;
+    for (std::string_view sep : kSeparators) {
+      if (title.substr(at, sep.size()) == sep) {
+        best = at;
+        best_len = sep.size();
+        break;
+      }
     }
   }
   if (best == std::string_view::npos || best == 0) return {0, 0};
