@@ -266,7 +266,7 @@ bool IsContrastiveWord(uint64_t hash) {
 // the words that turn a figure around ("rose"/"fell", "not"). Narrower
 // than the headline list: in a paragraph of 20+ words, "more", "after" or
 // "next week"/"this week" (a weekend re-file) are rarely the news.
-bool IsParagraphFactWord(uint64_t hash) {
+const WordSet& ParagraphFactWords() {
   static const WordSet* const kWords = new WordSet{
       NEWSDEDUP_DATE_WORDS,
       "first", "second", "third", "fourth", "fifth", "sixth", "seventh",
@@ -275,7 +275,7 @@ bool IsParagraphFactWord(uint64_t hash) {
       "gains", "gained", "loss", "losses", "increase", "increased",
       "decrease", "decreased", "drop", "drops", "dropped", "not", "no",
       "never"};
-  return kWords->Contains(hash);
+  return *kWords;
 }
 // clang-format on
 
@@ -404,12 +404,13 @@ class Scanner::Impl {
     const auto* bytes = reinterpret_cast<const unsigned char*>(doc.text.data());
     size_t digit = FindDigit(bytes, begin, end);
     SequenceHasher sequence(words.size());  // in the same loop: it overlaps
+    const WordSet& fact_words = ParagraphFactWords();
     for (const Token& t : words) {
       sequence.Add(t.hash);
       if (digit < t.begin) digit = FindDigit(bytes, t.begin, end);
       const bool number = digit < t.end;
       if (number) digit = FindDigit(bytes, t.end, end);
-      if (number || IsParagraphFactWord(t.hash)) {
+      if (number || fact_words.Contains(t.hash)) {
         facts = CombineOrdered(facts, t.hash);
       }
     }
