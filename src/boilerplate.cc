@@ -15,6 +15,7 @@ namespace newsdedup {
 struct BoilerplateRules::Rule {
   bool line;  // true: `line` rule; false: `trailer` rule
   std::string name;
+  std::string source;  // the regex as given to Add
   std::unique_ptr<RE2> regex;
 };
 
@@ -145,6 +146,7 @@ absl::Status BoilerplateRules::Add(std::string_view kind, std::string_view name,
   auto rule = std::make_unique<Rule>();
   rule->line = kind == "line";
   rule->name = std::string(name);
+  rule->source = std::string(regex);
   rule->regex = std::move(re);
   rules_.push_back(std::move(rule));
   prefilter_ = std::make_unique<Prefilter>();
@@ -297,5 +299,15 @@ std::optional<BoilerplateMatch> BoilerplateRules::Match(
 }
 
 size_t BoilerplateRules::size() const { return rules_.size(); }
+
+absl::StatusOr<BoilerplateRules> BoilerplateRules::Clone() const {
+  BoilerplateRules copy;
+  for (const auto& rule : rules_) {
+    absl::Status s =
+        copy.Add(rule->line ? "line" : "trailer", rule->name, rule->source);
+    if (!s.ok()) return s;
+  }
+  return copy;
+}
 
 }  // namespace newsdedup

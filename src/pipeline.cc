@@ -310,18 +310,25 @@ bool IsTeaserSeparator(std::string_view gap) {
          gap.find("\xE2\x80\x94") != std::string_view::npos;
 }
 
+// The boilerplate rules and caption patterns one sketching thread uses.
+struct Patterns {
+  BoilerplateRules rules;
+  CaptionFinder captions;
+};
+
 }  // namespace
 
 class Scanner::Impl {
  public:
+  // `patterns`: one set of boilerplate rules and caption patterns per
+  // sketching thread (options.threads of them; the first is this thread's).
   Impl(const ScanOptions& options, MinHasher hasher, LshParams params,
-       BoilerplateRules rules, CaptionFinder captions)
+       std::vector<Patterns> patterns)
       : options_(options),
         hasher_(std::move(hasher)),
         params_(params),
         near_(NearOptions(options, params)),
-        rules_(std::move(rules)),
-        captions_(std::move(captions)) {}
+        patterns_(std::move(patterns)) {}
 
   ~Impl() { JoinInFlight(); }
 
@@ -379,6 +386,7 @@ class Scanner::Impl {
   // ---- Parallel stage: one document at a time, no shared writes. ----
 
   struct Scratch {
+    const Patterns* patterns = nullptr;  // the sketching thread's own
     std::vector<Token> tokens;  // of the text field; the token sink's after
                                 // SketchDocument
     std::vector<Token> title_tokens;
@@ -485,8 +493,8 @@ class Scanner::Impl {
       if (pos >= end) return;
     }
     // Boilerplate rules: a leading line, a trailer.
-    for (const BoilerplateMatch& m :
-         rules_.MatchAll(std::string_view(doc.text).substr(pos, end - pos))) {
+    for (const BoilerplateMatch& m : scratch->patterns->rules.MatchAll(
+             std::string_view(doc.text).substr(pos, end - pos))) {
       const uint32_t b = pos + m.range.begin, e = pos + m.range.end;
       AddPatternUnit(doc, tokens, UnitKind::kRule, b, e, out);
       if (b == pos) {
@@ -536,8 +544,8 @@ class Scanner::Impl {
       }
     }
     // Captions: leading and trailing.
-    for (const ByteRange& c :
-         captions_.Find(std::string_view(doc.text).substr(pos, end - pos))) {
+    for (const ByteRange& c : scratch->patterns->captions.Find(
+             std::string_view(doc.text).substr(pos, end - pos))) {
       const uint32_t b = pos + c.begin, e = pos + c.end;
       AddPatternUnit(doc, tokens, UnitKind::kCaption, b, e, out);
       if (b == pos) {
@@ -645,6 +653,8 @@ class Scanner::Impl {
     Batch* batch = job->batch;
     const size_t n = batch->docs.size();
     Scratch scratch;
+    scratch.patterns =
+        &patterns_[static_cast<size_t>(shard) % patterns_.size()];
     scratch.signature.resize(hasher_.num_perm());
     for (size_t i = job->next.fetch_add(1); i < n; i = job->next.fetch_add(1)) {
       SketchDocument(batch->docs[i], &scratch, &batch->sketches[i]);
@@ -1217,9 +1227,8 @@ class Scanner::Impl {
   MinHasher hasher_;
   LshParams params_;
   internal::NearMatcher near_;
-  absl::Status status_;  // the first error of near_.Add
-  BoilerplateRules rules_;
-  CaptionFinder captions_;
+  absl::Status status_;             // the first error of near_.Add
+  std::vector<Patterns> patterns_;  // per sketching thread (shard)
   // Two batches: one filled by Add() while the other is sketched.
   Batch batches_[2];
   int filling_ = 0;
@@ -1269,11 +1278,22 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(
       return s;
     }
   }
-  auto captions = CaptionFinder::Create();
-  if (!captions.ok()) return captions.status();
-  return std::unique_ptr<Scanner>(new Scanner(
-      std::make_unique<Impl>(options, std::move(*hasher), params,
-                             std::move(rules), std::move(*captions))));
+  // Each sketching thread matches with patterns of its own: RE2 locks each
+  // expression's cache, and threads sharing one wait on each other.
+  std::vector<Patterns> patterns;
+  for (int t = 0; t < std::max(1, options.threads); ++t) {
+    auto captions = CaptionFinder::Create();
+    if (!captions.ok()) return captions.status();
+    if (t + 1 == std::max(1, options.threads)) {
+      patterns.push_back({std::move(rules), std::move(*captions)});
+      break;
+    }
+    auto copy = rules.Clone();
+    if (!copy.ok()) return copy.status();
+    patterns.push_back({std::move(*copy), std::move(*captions)});
+  }
+  return std::unique_ptr<Scanner>(new Scanner(std::make_unique<Impl>(
+      options, std::move(*hasher), params, std::move(patterns))));
 }
 
 Scanner::Scanner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -513,5 +513,41 @@ TEST(BoilerplateTest, MovedRulesKeepWorking) {
   EXPECT_EQ(m->rule, "teaser");
 }
 
+TEST(BoilerplateTest, CloneMatchesLikeTheOriginal) {
+  // Built-in rules plus a file's, in their order: the copy (regular
+  // expressions of its own, for another thread) finds the same spans under
+  // the same rule names, and outlives nothing it points into.
+  const RulesFile file("clone.rules",
+                       "line promo (?i)harbour deals:\n"
+                       "trailer agency \\(Marlow Wire\\)\n");
+  auto original = BoilerplateRules::BuiltIn();
+  ASSERT_TRUE(original.ok());
+  ASSERT_TRUE(original->AddFromFile(file.path()).ok());
+  auto copy = original->Clone();
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  EXPECT_EQ(copy->size(), original->size());
+  std::vector<std::string_view> paragraphs = {
+      "Harbour deals: two for one\nThe ferry runs daily. (Marlow Wire)"sv,
+      "The pier reopens on Monday. (Marlow Wire)"sv, "READ MORE: Pier shut"sv};
+  for (const MatchCase& c : kMatchCases) paragraphs.push_back(c.paragraph);
+  size_t matched = 0;
+  for (std::string_view paragraph : paragraphs) {
+    const std::vector<BoilerplateMatch> a = original->MatchAll(paragraph);
+    const std::vector<BoilerplateMatch> b = copy->MatchAll(paragraph);
+    ASSERT_EQ(a.size(), b.size()) << paragraph;
+    for (size_t k = 0; k < a.size(); ++k) {
+      EXPECT_EQ(a[k].range, b[k].range) << paragraph;
+      EXPECT_EQ(a[k].rule, b[k].rule) << paragraph;
+      EXPECT_NE(a[k].rule.data(), b[k].rule.data());  // the copy's own name
+    }
+    matched += a.size();
+  }
+  EXPECT_GT(matched, 20u);
+  const auto promo = copy->MatchAll(paragraphs[0]);
+  ASSERT_EQ(promo.size(), 2u);
+  EXPECT_EQ(promo[0].rule, "promo");
+  EXPECT_EQ(promo[1].rule, "agency");
+}
+
 }  // namespace
 }  // namespace newsdedup

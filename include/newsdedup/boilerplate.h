@@ -62,6 +62,12 @@ class BoilerplateRules {
 
   size_t size() const;
 
+  // The same rules with regular expressions of their own. Matching is
+  // thread-safe, but threads matching at once share each expression's
+  // cache and its lock (RE2): a thread that matches a lot is better off
+  // with a copy. Errors: none for rules that compiled once.
+  absl::StatusOr<BoilerplateRules> Clone() const;
+
  private:
   struct Rule;
   struct Prefilter;
