@@ -56,7 +56,7 @@ struct ReaderOptions {
   // (for rewriting records byte for byte). Default false.
   bool keep_raw = false;
   // Decompress gzip and zstd input on a thread of its own, ahead of Next()
-  // (up to 32 MB of decompressed bytes waiting): for callers with a core to
+  // (up to 8 MB of decompressed bytes waiting): for callers with a core to
   // spare. Default false. The records are the same either way.
   bool read_ahead = false;
 

@@ -29,6 +29,9 @@ constexpr size_t kChunk = 1 << 18;
 // it, made decompression twice its own cost (bench/README.md, "Reading in
 // long runs").
 constexpr size_t kMaxFill = size_t{16} << 20;
+// The read-ahead's chunks (at most three in memory: two waiting, one being
+// read): its thread decodes one in a run, then waits for room.
+constexpr size_t kAheadChunk = size_t{4} << 20;
 
 // Raw bytes of a file descriptor, with a few bytes of look-ahead already
 // consumed for format detection.
@@ -211,7 +214,7 @@ class ZstdSource : public ByteSource {
   bool frame_open_ = false;
 };
 
-// Reads another source ahead on a thread of its own: chunks of kMaxFill
+// Reads another source ahead on a thread of its own: chunks of kAheadChunk
 // bytes, at most two of them waiting. Read copies out of the oldest.
 class ReadAheadSource : public ByteSource {
  public:
@@ -247,7 +250,9 @@ class ReadAheadSource : public ByteSource {
                                     : current_.status;
       }
     }
-    const size_t k = std::min(n, current_.size - pos_);
+    // At most kChunk a call: the line reader then keeps its buffer small
+    // (a read it asks for in full and gets in full would grow it).
+    const size_t k = std::min({n, current_.size - pos_, kChunk});
     std::memcpy(buf, current_.bytes.data() + pos_, k);
     pos_ += k;
     return k;
@@ -267,7 +272,7 @@ class ReadAheadSource : public ByteSource {
         std::lock_guard<std::mutex> lock(mu_);
         if (!spare_.empty()) chunk.bytes = std::move(spare_);
       }
-      chunk.bytes.resize(kMaxFill);
+      chunk.bytes.resize(kAheadChunk);
       // The sources fill what they are asked for; a short read only comes
       // at the end of the stream, or before an error.
       while (chunk.size < chunk.bytes.size()) {

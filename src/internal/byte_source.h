@@ -17,9 +17,9 @@ class ByteSource {
   // (28 B5 2F FD) by their first bytes. Errors name the path.
   //
   // `read_ahead`: a gzip or zstd stream is decompressed on a thread of its
-  // own, up to two reads of 16 MB ahead of the caller, so that its long
-  // runs of decoding (see kMaxFill in the .cc) overlap the caller's work
-  // instead of stalling it. For callers with a core to spare.
+  // own, up to two chunks of 4 MB ahead of the caller, so that its runs of
+  // decoding overlap the caller's work instead of stalling it. For callers
+  // with a core to spare.
   static absl::StatusOr<std::unique_ptr<ByteSource>> Open(
       const std::string& path, bool read_ahead = false);
   virtual ~ByteSource() = default;
