@@ -183,26 +183,30 @@ inline uint64_t HashShortAsciiWord(const unsigned char* p, size_t len) {
   return internal::HashWordSlot(slot);
 }
 
+#if defined(__SSE2__)
+// One bit per byte of `v` (the first in bit 0): set for ASCII letters and
+// digits. Signed compares: bytes >= 0x80 are negative and match neither
+// range.
+inline unsigned AsciiWordMask16(__m128i v) {
+  const __m128i digit =
+      _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                    _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+  const __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+  const __m128i letter =
+      _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)),
+                    _mm_cmplt_epi8(lower, _mm_set1_epi8('z' + 1)));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(digit, letter)));
+}
+#endif
+
 // First position at or after `j` that is not an ASCII letter or digit (a
 // byte >= 0x80 also stops it). SSE2 (x86-64 baseline, so no dispatch)
 // classifies 16 bytes at a time; other machines take the table loop.
 inline size_t AsciiWordEnd(const unsigned char* p, size_t j, size_t n) {
 #if defined(__SSE2__)
-  const __m128i below_0 = _mm_set1_epi8('0' - 1);
-  const __m128i above_9 = _mm_set1_epi8('9' + 1);
-  const __m128i below_a = _mm_set1_epi8('a' - 1);
-  const __m128i above_z = _mm_set1_epi8('z' + 1);
-  const __m128i case_bit = _mm_set1_epi8(0x20);
   while (j + 16 <= n) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + j));
-    // Signed compares: bytes >= 0x80 are negative and match neither range.
-    const __m128i digit =
-        _mm_and_si128(_mm_cmpgt_epi8(v, below_0), _mm_cmplt_epi8(v, above_9));
-    const __m128i lower = _mm_or_si128(v, case_bit);
-    const __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lower, below_a),
-                                         _mm_cmplt_epi8(lower, above_z));
-    const unsigned mask =
-        static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(digit, letter)));
+    const unsigned mask = AsciiWordMask16(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + j)));
     if (mask != 0xFFFFu) {
       return j + static_cast<size_t>(__builtin_ctz(~mask & 0xFFFFu));
     }
@@ -328,22 +332,10 @@ struct ByteMasks {
 inline ByteMasks Classify64(const unsigned char* p) {
   ByteMasks m{0, 0};
 #if defined(__SSE2__)
-  const __m128i below_0 = _mm_set1_epi8('0' - 1);
-  const __m128i above_9 = _mm_set1_epi8('9' + 1);
-  const __m128i below_a = _mm_set1_epi8('a' - 1);
-  const __m128i above_z = _mm_set1_epi8('z' + 1);
-  const __m128i case_bit = _mm_set1_epi8(0x20);
   for (int k = 0; k < 4; ++k) {
     const __m128i v =
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
-    // Signed compares: bytes >= 0x80 are negative and match neither range.
-    const __m128i digit =
-        _mm_and_si128(_mm_cmpgt_epi8(v, below_0), _mm_cmplt_epi8(v, above_9));
-    const __m128i lower = _mm_or_si128(v, case_bit);
-    const __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lower, below_a),
-                                         _mm_cmplt_epi8(lower, above_z));
-    const uint64_t word =
-        static_cast<uint16_t>(_mm_movemask_epi8(_mm_or_si128(digit, letter)));
+    const uint64_t word = AsciiWordMask16(v);
     const uint64_t high = static_cast<uint16_t>(_mm_movemask_epi8(v));
     m.word |= word << (16 * k);
     m.high |= high << (16 * k);
