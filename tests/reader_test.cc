@@ -2,10 +2,14 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -53,6 +57,38 @@ std::string TempPath(const std::string& name) {
   return (std::filesystem::temp_directory_path() /
           ("newsdedup_reader_test_" + std::to_string(getpid()) + "_" + name))
       .string();
+}
+
+// What zlib or zstd decode from `bytes`, in one pass with a large output
+// buffer, up to its end or to the first error: the test's own reading of a
+// damaged stream, independent of the reader's.
+std::string DecodeUntilError(const std::string& bytes, bool zstd) {
+  std::string out(64 << 20, '\0');
+  if (zstd) {
+    ZSTD_DStream* stream = ZSTD_createDStream();
+    ZSTD_initDStream(stream);
+    ZSTD_inBuffer in{bytes.data(), bytes.size(), 0};
+    ZSTD_outBuffer o{out.data(), out.size(), 0};
+    while (in.pos < in.size) {
+      const size_t before = in.pos;
+      if (ZSTD_isError(ZSTD_decompressStream(stream, &o, &in))) break;
+      if (in.pos == before && o.pos == o.size) break;
+    }
+    ZSTD_freeDStream(stream);
+    out.resize(o.pos);
+    return out;
+  }
+  z_stream z{};
+  inflateInit2(&z, 15 + 32);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  z.avail_in = static_cast<uInt>(bytes.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  while (z.avail_in > 0 && inflate(&z, Z_NO_FLUSH) == Z_OK) {
+  }
+  out.resize(out.size() - z.avail_out);
+  inflateEnd(&z);
+  return out;
 }
 
 void WriteFile(const std::string& path, const std::string& bytes) {
@@ -234,6 +270,8 @@ TEST(ReaderTest, LargeInputsReadWholeInEveryEncoding) {
     texts.push_back(std::move(text));
   }
   ASSERT_GT(plain.size(), size_t{6} << 20);
+  // The records read from a corrupted stream, by read-ahead and extension.
+  std::map<std::string, std::vector<std::string>> broken_ids[2];
   for (const bool read_ahead : {false, true}) {
     ReaderOptions options;
     // On a thread of its own for gzip and zstd: the same records, and the
@@ -265,26 +303,63 @@ TEST(ReaderTest, LargeInputsReadWholeInEveryEncoding) {
         EXPECT_EQ(first.text, texts[0]);
       }
       if (!ext.empty()) {
-        // Cut at two thirds: what was decoded before the cut is still read,
-        // record by record, before the truncation is reported.
         std::ifstream in(path, std::ios::binary);
-        std::string bytes((std::istreambuf_iterator<char>(in)),
-                          std::istreambuf_iterator<char>());
-        WriteFile(path, bytes.substr(0, bytes.size() * 2 / 3));
+        const std::string bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
+        const bool zstd = ext == ".zst";
+        // Cut at two thirds: every record decoded before the cut is read
+        // (as many as the library decodes whole lines from the prefix),
+        // then the truncation is reported.
+        const std::string prefix = bytes.substr(0, bytes.size() * 2 / 3);
+        WriteFile(path, prefix);
         ReadResult cut = ReadAll({path}, options);
         ASSERT_TRUE(cut.status.ok()) << cut.status;
         EXPECT_EQ(cut.malformed, 1u) << ext;
         ASSERT_FALSE(cut.errors.empty()) << ext;
         EXPECT_NE(cut.errors.back().find("truncated"), std::string::npos)
             << cut.errors.back();
-        EXPECT_GT(cut.docs.size(), texts.size() / 2) << ext;
+        const std::string decodable = DecodeUntilError(prefix, zstd);
+        EXPECT_EQ(cut.docs.size(),
+                  static_cast<size_t>(
+                      std::count(decodable.begin(), decodable.end(), '\n')))
+            << ext;
         EXPECT_LT(cut.docs.size(), texts.size()) << ext;
         for (size_t i = 0; i < cut.docs.size(); ++i) {
           ASSERT_EQ(cut.docs[i].text, texts[i]) << ext;
         }
+        // Bytes after the end of the stream: every record, then the
+        // corruption.
+        WriteFile(path, bytes + "garbage!");
+        ReadResult tail = ReadAll({path}, options);
+        ASSERT_TRUE(tail.status.ok()) << tail.status;
+        EXPECT_EQ(tail.docs.size(), texts.size()) << ext;
+        EXPECT_EQ(tail.malformed, 1u) << ext;
+        ASSERT_FALSE(tail.errors.empty()) << ext;
+        EXPECT_NE(tail.errors.back().find("corrupt"), std::string::npos)
+            << tail.errors.back();
+        // A byte flipped halfway: what comes out before the corruption does
+        // not depend on the reads (nor on the read-ahead), and is the
+        // records' start. (zstd without a checksum may decode the damage
+        // as other text: then no record is malformed.)
+        std::string flipped = bytes;
+        flipped[flipped.size() / 2] ^= 0x5A;
+        WriteFile(path, flipped);
+        ReadResult broken = ReadAll({path}, options);
+        ASSERT_TRUE(broken.status.ok()) << broken.status;
+        for (size_t i = 0; i < broken.docs.size() && i < 1000; ++i) {
+          ASSERT_EQ(broken.docs[i].text, texts[i]) << ext;
+        }
+        std::vector<std::string> ids;
+        for (const Document& d : broken.docs) ids.push_back(d.id);
+        ids.push_back(std::to_string(broken.malformed) + " malformed");
+        broken_ids[read_ahead ? 1 : 0][ext] = std::move(ids);
       }
       std::remove(path.c_str());
     }
+  }
+  for (const std::string ext : {".gz", ".zst"}) {
+    EXPECT_EQ(broken_ids[0][ext], broken_ids[1][ext]) << ext;
+    EXPECT_GT(broken_ids[0][ext].size(), 1000u) << ext;
   }
 }
 

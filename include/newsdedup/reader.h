@@ -55,9 +55,10 @@ struct ReaderOptions {
   // Keep each record's original line in Document::raw and Malformed::raw
   // (for rewriting records byte for byte). Default false.
   bool keep_raw = false;
-  // Decompress gzip and zstd input on a thread of its own, ahead of Next()
-  // (up to 8 MB of decompressed bytes waiting): for callers with a core to
-  // spare. Default false. The records are the same either way.
+  // Decompress gzip and zstd files on a thread of its own, ahead of Next()
+  // (up to 8 MB of decompressed bytes waiting; not for stdin or other
+  // pipes): for callers with a core to spare. Default false. The records,
+  // and the malformed ones, are the same either way.
   bool read_ahead = false;
 
   absl::Status Validate() const;

@@ -1,6 +1,7 @@
 #include "internal/byte_source.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -29,8 +30,9 @@ constexpr size_t kChunk = 1 << 18;
 // it, made decompression twice its own cost (bench/README.md, "Reading in
 // long runs").
 constexpr size_t kMaxFill = size_t{16} << 20;
-// The read-ahead's chunks (at most three in memory: two waiting, one being
-// read): its thread decodes one in a run, then waits for room.
+// The read-ahead's chunks (at most four in memory: two waiting, the one
+// being read and the one being decoded): its thread decodes one in a run,
+// then waits for room.
 constexpr size_t kAheadChunk = size_t{4} << 20;
 
 // Raw bytes of a file descriptor, with a few bytes of look-ahead already
@@ -80,6 +82,7 @@ class FdReader {
     return pending_;
   }
   const std::string& path() const { return path_; }
+  int fd() const { return fd_; }
 
  private:
   int fd_;
@@ -100,10 +103,17 @@ class PlainSource : public ByteSource {
   std::unique_ptr<FdReader> in_;
 };
 
+// The decompressing sources below fill what they are asked for when `fill`
+// (a regular file: a long run of decoding is cheaper than many short ones,
+// kMaxFill), and return after the first bytes otherwise (a pipe: records
+// arrive as they come). An error after some bytes were decoded in the same
+// call is kept: those bytes are returned first, the error by every call
+// after, so nothing decoded before a corruption or a truncation is lost.
+
 class GzipSource : public ByteSource {
  public:
-  explicit GzipSource(std::unique_ptr<FdReader> in)
-      : in_(std::move(in)), input_(kChunk, '\0') {
+  GzipSource(std::unique_ptr<FdReader> in, bool fill)
+      : in_(std::move(in)), input_(kChunk, '\0'), fill_(fill) {
     std::memset(&stream_, 0, sizeof(stream_));
     // 15 + 32: zlib or gzip header, detected automatically.
     init_ok_ = inflateInit2(&stream_, 15 + 32) == Z_OK;
@@ -115,23 +125,28 @@ class GzipSource : public ByteSource {
       return absl::InternalError(
           absl::StrCat(in_->path(), ": cannot initialise zlib"));
     }
+    if (!error_.ok()) return error_;
     if (done_) return 0;
-    // Fills the request, as ZstdSource does.
     n = std::min<size_t>(n, std::numeric_limits<uInt>::max());
     stream_.next_out = reinterpret_cast<Bytef*>(buf);
     stream_.avail_out = static_cast<uInt>(n);
-    while (stream_.avail_out > 0) {
+    // zlib counts what it wrote before an error (avail_out), so the bytes
+    // before one do not depend on how the reads were cut.
+    while (stream_.avail_out > 0 && (fill_ || stream_.avail_out == n)) {
       if (stream_.avail_in == 0) {
         auto got = in_->Read(input_.data(), input_.size());
-        if (!got.ok()) return got.status();
+        if (!got.ok()) {
+          error_ = got.status();
+          break;
+        }
         if (*got == 0) {
-          if (stream_.avail_out < n) break;  // the error comes next call
           if (member_started_) {
-            return absl::DataLossError(absl::StrCat(
+            error_ = absl::DataLossError(absl::StrCat(
                 in_->path(), ": truncated gzip stream (unexpected end)"));
+          } else {
+            done_ = true;
           }
-          done_ = true;
-          return 0;
+          break;
         }
         stream_.next_in = reinterpret_cast<Bytef*>(input_.data());
         stream_.avail_in = static_cast<uInt>(*got);
@@ -145,49 +160,82 @@ class GzipSource : public ByteSource {
         continue;
       }
       if (rc != Z_OK && rc != Z_BUF_ERROR) {
-        return absl::DataLossError(absl::StrCat(
+        error_ = absl::DataLossError(absl::StrCat(
             in_->path(), ": corrupt gzip stream: ",
             stream_.msg != nullptr ? stream_.msg : "inflate failed"));
+        break;
       }
     }
-    return n - stream_.avail_out;
+    const size_t produced = n - stream_.avail_out;
+    if (produced == 0 && !error_.ok()) return error_;
+    return produced;
   }
 
  private:
   std::unique_ptr<FdReader> in_;
   std::string input_;
+  bool fill_;
   z_stream stream_;
   bool init_ok_ = false;
   bool member_started_ = false;
   bool done_ = false;
+  absl::Status error_;  // kept for the calls after the bytes before it
 };
 
 class ZstdSource : public ByteSource {
  public:
-  explicit ZstdSource(std::unique_ptr<FdReader> in)
-      : in_(std::move(in)), input_(ZSTD_DStreamInSize(), '\0') {
+  ZstdSource(std::unique_ptr<FdReader> in, bool fill)
+      : in_(std::move(in)),
+        input_(ZSTD_DStreamInSize(), '\0'),
+        staged_(ZSTD_DStreamOutSize(), '\0'),
+        fill_(fill) {
     stream_ = ZSTD_createDStream();
     ZSTD_initDStream(stream_);
   }
   ~ZstdSource() override { ZSTD_freeDStream(stream_); }
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    // Fills the request: a long run of decoding is cheaper than many short
-    // ones (kMaxFill).
-    ZSTD_outBuffer out{buf, n, 0};
-    while (out.pos < n) {
+    size_t done = 0;
+    while (done < n) {
+      if (staged_pos_ == staged_size_) {
+        if (done > 0 && !fill_) break;
+        Decode();
+        if (staged_size_ == 0) break;  // the end, or an error
+      }
+      const size_t k = std::min(n - done, staged_size_ - staged_pos_);
+      std::memcpy(buf + done, staged_.data() + staged_pos_, k);
+      staged_pos_ += k;
+      done += k;
+    }
+    if (done == 0 && !error_.ok()) return error_;
+    return done;
+  }
+
+ private:
+  // Decodes the next bytes into staged_ (none at the end or on an error,
+  // which is kept in error_). zstd's output is staged in pieces of a fixed
+  // size rather than written into the caller's buffer: a corrupt block
+  // loses what its call decoded, and this way that does not depend on how
+  // the caller cut its reads (nor on the thread count).
+  void Decode() {
+    staged_pos_ = staged_size_ = 0;
+    if (!error_.ok() || ended_) return;
+    ZSTD_outBuffer out{staged_.data(), staged_.size(), 0};
+    while (out.pos == 0) {
       if (in_pos_ == in_size_) {
         auto got = in_->Read(input_.data(), input_.size());
-        if (!got.ok()) return got.status();
+        if (!got.ok()) {
+          error_ = got.status();
+          return;
+        }
         if (*got == 0) {
-          // What was decoded comes first; a truncation is reported on the
-          // next call.
-          if (out.pos > 0) return out.pos;
           if (frame_open_) {
-            return absl::DataLossError(absl::StrCat(
+            error_ = absl::DataLossError(absl::StrCat(
                 in_->path(), ": truncated zstd stream (unexpected end)"));
+          } else {
+            ended_ = true;
           }
-          return 0;
+          return;
         }
         in_size_ = *got;
         in_pos_ = 0;
@@ -196,22 +244,28 @@ class ZstdSource : public ByteSource {
       const size_t rc = ZSTD_decompressStream(stream_, &out, &in);
       in_pos_ = in.pos;
       if (ZSTD_isError(rc)) {
-        return absl::DataLossError(absl::StrCat(
+        error_ = absl::DataLossError(absl::StrCat(
             in_->path(), ": corrupt zstd stream: ", ZSTD_getErrorName(rc)));
+        return;
       }
       // rc == 0: a frame ended exactly here; anything else: mid-frame.
       frame_open_ = rc != 0;
     }
-    return out.pos;
+    staged_size_ = out.pos;
   }
 
- private:
   std::unique_ptr<FdReader> in_;
   std::string input_;
   size_t in_pos_ = 0;
   size_t in_size_ = 0;
+  std::string staged_;  // decoded, not yet read: [staged_pos_, staged_size_)
+  size_t staged_pos_ = 0;
+  size_t staged_size_ = 0;
+  bool fill_;
   ZSTD_DStream* stream_;
   bool frame_open_ = false;
+  bool ended_ = false;
+  absl::Status error_;  // kept for the calls after the bytes before it
 };
 
 // Reads another source ahead on a thread of its own: chunks of kAheadChunk
@@ -251,7 +305,8 @@ class ReadAheadSource : public ByteSource {
       }
     }
     // At most kChunk a call: the line reader then keeps its buffer small
-    // (a read it asks for in full and gets in full would grow it).
+    // (a read it asks for in full and gets in full grows it; past its first
+    // doubling, none is filled).
     const size_t k = std::min({n, current_.size - pos_, kChunk});
     std::memcpy(buf, current_.bytes.data() + pos_, k);
     pos_ += k;
@@ -339,12 +394,17 @@ absl::StatusOr<std::unique_ptr<ByteSource>> ByteSource::Open(
     }
     in = std::make_unique<FdReader>(fd, true, path);
   }
+  // A regular file never makes a read wait: decoders fill their reads and
+  // may run ahead. A pipe or a terminal may (stdin from a slow producer).
+  struct stat st;
+  const bool regular = fstat(in->fd(), &st) == 0 && S_ISREG(st.st_mode);
+  read_ahead = read_ahead && regular;
   auto head = in->Peek();
   if (!head.ok()) return head.status();
   const std::string& h = *head;
   if (h.size() >= 2 && static_cast<unsigned char>(h[0]) == 0x1F &&
       static_cast<unsigned char>(h[1]) == 0x8B) {
-    std::unique_ptr<ByteSource> gzip(new GzipSource(std::move(in)));
+    std::unique_ptr<ByteSource> gzip(new GzipSource(std::move(in), regular));
     if (read_ahead) return std::make_unique<ReadAheadSource>(std::move(gzip));
     return gzip;
   }
@@ -352,7 +412,7 @@ absl::StatusOr<std::unique_ptr<ByteSource>> ByteSource::Open(
       static_cast<unsigned char>(h[1]) == 0xB5 &&
       static_cast<unsigned char>(h[2]) == 0x2F &&
       static_cast<unsigned char>(h[3]) == 0xFD) {
-    std::unique_ptr<ByteSource> zstd(new ZstdSource(std::move(in)));
+    std::unique_ptr<ByteSource> zstd(new ZstdSource(std::move(in), regular));
     if (read_ahead) return std::make_unique<ReadAheadSource>(std::move(zstd));
     return zstd;
   }

@@ -16,16 +16,19 @@ class ByteSource {
   // Opens `path` ("-" for stdin) and recognises gzip (1F 8B) and zstd
   // (28 B5 2F FD) by their first bytes. Errors name the path.
   //
-  // `read_ahead`: a gzip or zstd stream is decompressed on a thread of its
-  // own, up to two chunks of 4 MB ahead of the caller, so that its runs of
-  // decoding overlap the caller's work instead of stalling it. For callers
-  // with a core to spare.
+  // From a regular file, a gzip or zstd stream fills every read (up to
+  // what was asked); from a pipe it returns what one step decoded.
+  // `read_ahead`: a gzip or zstd stream from a regular file is decompressed
+  // on a thread of its own, up to two chunks of 4 MB ahead of the caller,
+  // so that its runs of decoding overlap the caller's work instead of
+  // stalling it. For callers with a core to spare.
   static absl::StatusOr<std::unique_ptr<ByteSource>> Open(
       const std::string& path, bool read_ahead = false);
   virtual ~ByteSource() = default;
 
   // Reads up to `n` decompressed bytes; 0 at the end. A truncated or corrupt
-  // compressed stream is an error.
+  // compressed stream is an error, returned once the bytes decoded before
+  // it have been read, and by every read after.
   virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
 };
 
