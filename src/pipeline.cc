@@ -208,10 +208,16 @@ absl::Span<const Token> TokensIn(const std::vector<Token>& tokens,
                                  hi - lo);
 }
 
+// The tokens' word hashes, into *out (replacing what it held).
+void WordHashes(absl::Span<const Token> tokens, std::vector<uint64_t>* out) {
+  out->clear();
+  for (const Token& t : tokens) out->push_back(t.hash);
+}
+
 std::vector<uint64_t> WordHashes(absl::Span<const Token> tokens) {
   std::vector<uint64_t> out;
   out.reserve(tokens.size());
-  for (const Token& t : tokens) out.push_back(t.hash);
+  WordHashes(tokens, &out);
   return out;
 }
 
@@ -508,10 +514,8 @@ class Scanner::Impl {
     // The headline repeated in the body: the whole paragraph, or its start.
     if (!title_core.empty()) {
       const absl::Span<const Token> words = TokensIn(tokens, pos, end);
-      std::vector<uint64_t>& hashes = scratch->word_hashes;
-      hashes.clear();
-      for (const Token& t : words) hashes.push_back(t.hash);
-      const absl::Span<const uint64_t> w(hashes);
+      WordHashes(words, &scratch->word_hashes);
+      const absl::Span<const uint64_t> w(scratch->word_hashes);
       UnitSketch u;
       u.kind = UnitKind::kBodyHeadline;
       bool found = false;
@@ -1281,16 +1285,15 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(
   // Each sketching thread matches with patterns of its own: RE2 locks each
   // expression's cache, and threads sharing one wait on each other.
   std::vector<Patterns> patterns;
-  for (int t = 0; t < std::max(1, options.threads); ++t) {
-    auto captions = CaptionFinder::Create();
-    if (!captions.ok()) return captions.status();
-    if (t + 1 == std::max(1, options.threads)) {
-      patterns.push_back({std::move(rules), std::move(*captions)});
-      break;
-    }
-    auto copy = rules.Clone();
+  auto captions = CaptionFinder::Create();
+  if (!captions.ok()) return captions.status();
+  patterns.push_back({std::move(rules), std::move(*captions)});
+  for (int t = 1; t < options.threads; ++t) {
+    auto copy = patterns[0].rules.Clone();
     if (!copy.ok()) return copy.status();
-    patterns.push_back({std::move(*copy), std::move(*captions)});
+    auto more = CaptionFinder::Create();
+    if (!more.ok()) return more.status();
+    patterns.push_back({std::move(*copy), std::move(*more)});
   }
   return std::unique_ptr<Scanner>(new Scanner(std::make_unique<Impl>(
       options, std::move(*hasher), params, std::move(patterns))));

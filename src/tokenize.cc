@@ -199,6 +199,15 @@ inline unsigned AsciiWordMask16(__m128i v) {
 }
 #endif
 
+// The hash of the plain ASCII word p[begin, end) of a text of n bytes: the
+// two-load path when the word is short and 16 bytes are readable from it.
+inline uint64_t HashPlainAsciiWord(const unsigned char* p, size_t begin,
+                                   size_t end, size_t n) {
+  return end - begin <= 16 && begin + 16 <= n
+             ? HashShortAsciiWord(p + begin, end - begin)
+             : HashAsciiWord(p + begin, end - begin);
+}
+
 // First position at or after `j` that is not an ASCII letter or digit (a
 // byte >= 0x80 also stops it). SSE2 (x86-64 baseline, so no dispatch)
 // classifies 16 bytes at a time; other machines take the table loop.
@@ -267,9 +276,7 @@ size_t Step(std::string_view text, size_t i, uint32_t base,
       return k;
     }
     if (j == n || p[j] < 0x80) {
-      Emit(out, i, j, base,
-           (j - i <= 16 && i + 16 <= n) ? HashShortAsciiWord(p + i, j - i)
-                                        : HashAsciiWord(p + i, j - i));
+      Emit(out, i, j, base, HashPlainAsciiWord(p, i, j, n));
       return j;
     }
     // The word continues with a non-ASCII byte: take the Unicode path
@@ -391,10 +398,7 @@ void Tokenize(std::string_view text, uint32_t base, std::vector<Token>* out) {
                    : begin;
         break;
       }
-      Emit(out, begin, end, base,
-           (e - s <= 16 && begin + 16 <= n)
-               ? HashShortAsciiWord(p + begin, static_cast<size_t>(e - s))
-               : HashAsciiWord(p + begin, static_cast<size_t>(e - s)));
+      Emit(out, begin, end, base, HashPlainAsciiWord(p, begin, end, n));
       todo &= ~uint64_t{0} << e;  // e < 64 here
     }
     i = next;

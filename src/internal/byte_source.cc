@@ -285,11 +285,13 @@ class ReadAheadSource : public ByteSource {
   }
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    // An empty chunk is the end (or an error): it stays current.
+    const auto end = [this]() -> absl::StatusOr<size_t> {
+      if (!current_.status.ok()) return current_.status;
+      return 0;
+    };
     if (pos_ == current_.size) {
-      if (current_.size == 0 && taken_any_) {
-        return current_.status.ok() ? absl::StatusOr<size_t>(0)
-                                    : current_.status;
-      }
+      if (current_.size == 0 && taken_any_) return end();
       std::unique_lock<std::mutex> lock(mu_);
       ready_.wait(lock, [this] { return !chunks_.empty(); });
       if (!current_.bytes.empty()) spare_ = std::move(current_.bytes);
@@ -299,10 +301,7 @@ class ReadAheadSource : public ByteSource {
       space_.notify_one();
       taken_any_ = true;
       pos_ = 0;
-      if (current_.size == 0) {
-        return current_.status.ok() ? absl::StatusOr<size_t>(0)
-                                    : current_.status;
-      }
+      if (current_.size == 0) return end();
     }
     // At most kChunk a call: the line reader then keeps its buffer small
     // (a read it asks for in full and gets in full grows it; past its first
