@@ -124,7 +124,7 @@ absl::StatusOr<LabelSet> ReadLabels(const std::string& path) {
   LabelSet set;
   absl::flat_hash_set<std::string> judged;
   simdjson::dom::parser parser;
-  std::string line;
+  std::string_view line;
   bool too_long = false;
   while (true) {
     auto more = lines.Next(&line, &too_long);
@@ -132,8 +132,9 @@ absl::StatusOr<LabelSet> ReadLabels(const std::string& path) {
     if (!*more) break;
     const uint64_t n = lines.line_number();
     if (too_long) return LineError(path, n, "line too long");
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    line.reserve(line.size() + simdjson::SIMDJSON_PADDING);
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    // The line reader leaves SIMDJSON_PADDING readable bytes after it.
+    static_assert(internal::kLinePadding >= simdjson::SIMDJSON_PADDING);
     simdjson::dom::element root;
     if (auto error = parser.parse(line.data(), line.size(), false).get(root)) {
       return LineError(

@@ -159,7 +159,7 @@ class Reader::Impl {
                                      options_.max_line_bytes, " bytes"));
         return -1;
       }
-      if (line_.find_first_not_of(" \t\r") == std::string::npos) continue;
+      if (line_.find_first_not_of(" \t\r") == std::string_view::npos) continue;
       return ParseJson(line_no, doc);
     }
   }
@@ -169,7 +169,7 @@ class Reader::Impl {
  private:
   void Report(uint64_t line, std::string message, bool with_line = false) {
     Malformed m{current_, line, std::move(message), ""};
-    if (with_line && options_.keep_raw && !too_long_) m.raw = line_;
+    if (with_line && options_.keep_raw && !too_long_) m.raw.assign(line_);
     last_error_ = m.ToString();
     if (on_malformed_) on_malformed_(m);
   }
@@ -202,8 +202,9 @@ class Reader::Impl {
   }
 
   absl::StatusOr<int> ParseJson(uint64_t line_no, Document* doc) {
-    // simdjson reads up to SIMDJSON_PADDING bytes past the end.
-    line_.reserve(line_.size() + simdjson::SIMDJSON_PADDING);
+    // Parsed in place: the line reader leaves room for simdjson to read up
+    // to SIMDJSON_PADDING bytes past the end.
+    static_assert(internal::kLinePadding >= simdjson::SIMDJSON_PADDING);
     simdjson::dom::element root;
     auto error = parser_.parse(line_.data(), line_.size(), false).get(root);
     if (error) {
@@ -281,7 +282,7 @@ class Reader::Impl {
   std::unique_ptr<internal::ByteSource> text_source_;
   bool text_pending_ = false;
   uint64_t counted_bytes_ = 0;
-  std::string line_;
+  std::string_view line_;  // the line reader's, until its next line
   bool too_long_ = false;
   simdjson::dom::parser parser_;
   std::string last_error_;

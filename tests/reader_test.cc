@@ -380,6 +380,52 @@ TEST(ReaderTest, OverlongLineIsMalformedAndReadingContinues) {
   EXPECT_NE(r.errors[0].find(":1: line longer than 1024"), std::string::npos);
 }
 
+// Lines longer than the blocks the line reader reads (256 KB at first) or
+// borrows (the read-ahead's 4 MB chunks) are put together whole, and a line
+// over the limit is skipped whole, wherever the blocks end.
+TEST(ReaderTest, LinesAcrossBlocksInEveryEncoding) {
+  const std::vector<size_t> sizes = {300 << 10, 5 << 20, 100, 9 << 20, 7};
+  std::string plain;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    plain += "{\"id\": \"r" + std::to_string(i) + "\", \"text\": \"" +
+             std::string(sizes[i], static_cast<char>('a' + i)) + "\"}\n";
+  }
+  plain += "{\"id\": \"last\", \"text\": \"no newline\"}";
+  for (const bool read_ahead : {false, true}) {
+    ReaderOptions options;
+    options.read_ahead = read_ahead;
+    options.max_line_bytes = 8 << 20;
+    for (const std::string ext : {"", ".gz", ".zst"}) {
+      SCOPED_TRACE(testing::Message() << "read ahead " << read_ahead << ext);
+      const std::string path = TempPath("blocks.jsonl" + ext);
+      auto out = OutputFile::Open(path);
+      ASSERT_TRUE(out.ok()) << out.status();
+      ASSERT_TRUE((*out)->Write(plain).ok());
+      ASSERT_TRUE((*out)->Commit().ok());
+      ReadResult r = ReadAll({path}, options);
+      std::remove(path.c_str());
+      ASSERT_TRUE(r.status.ok()) << r.status;
+      EXPECT_EQ(r.bytes, plain.size());
+      // The 9 MB line is over the limit: reported, and the rest is read.
+      ASSERT_EQ(r.malformed, 1u);
+      ASSERT_EQ(r.errors.size(), 1u);
+      EXPECT_NE(r.errors[0].find(":4: line longer than"), std::string::npos)
+          << r.errors[0];
+      ASSERT_EQ(r.docs.size(), 5u);
+      for (size_t d = 0, i = 0; i < sizes.size(); ++i) {
+        if (i == 3) continue;
+        EXPECT_EQ(r.docs[d].id, "r" + std::to_string(i));
+        EXPECT_EQ(r.docs[d].line, i + 1);
+        EXPECT_EQ(r.docs[d].text,
+                  std::string(sizes[i], static_cast<char>('a' + i)));
+        ++d;
+      }
+      EXPECT_EQ(r.docs[4].id, "last");
+      EXPECT_EQ(r.docs[4].line, 6u);
+    }
+  }
+}
+
 TEST(ReaderTest, LastLineWithoutNewlineAndCrlf) {
   const std::string path = TempPath("crlf.jsonl");
   WriteFile(path,

@@ -197,36 +197,46 @@ class ZstdSource : public ByteSource {
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
     size_t done = 0;
     while (done < n) {
-      if (staged_pos_ == staged_size_) {
-        if (done > 0 && !fill_) break;
-        Decode();
-        if (staged_size_ == 0) break;  // the end, or an error
+      if (staged_pos_ < staged_size_) {
+        const size_t k = std::min(n - done, staged_size_ - staged_pos_);
+        std::memcpy(buf + done, staged_.data() + staged_pos_, k);
+        staged_pos_ += k;
+        done += k;
+        continue;
       }
-      const size_t k = std::min(n - done, staged_size_ - staged_pos_);
-      std::memcpy(buf + done, staged_.data() + staged_pos_, k);
-      staged_pos_ += k;
-      done += k;
+      if (done > 0 && !fill_) break;
+      if (n - done >= staged_.size()) {
+        // Room for a whole piece: decoded in place, by the same calls as
+        // through staged_.
+        const size_t got = Decode(buf + done);
+        if (got == 0) break;  // the end, or an error
+        done += got;
+      } else {
+        staged_pos_ = 0;
+        staged_size_ = Decode(staged_.data());
+        if (staged_size_ == 0) break;
+      }
     }
     if (done == 0 && !error_.ok()) return error_;
     return done;
   }
 
  private:
-  // Decodes the next bytes into staged_ (none at the end or on an error,
-  // which is kept in error_). zstd's output is staged in pieces of a fixed
-  // size rather than written into the caller's buffer: a corrupt block
-  // loses what its call decoded, and this way that does not depend on how
-  // the caller cut its reads (nor on the thread count).
-  void Decode() {
-    staged_pos_ = staged_size_ = 0;
-    if (!error_.ok() || ended_) return;
-    ZSTD_outBuffer out{staged_.data(), staged_.size(), 0};
+  // Decodes the next piece into dst (room for staged_.size() bytes) and
+  // returns its size: 0 at the end or on an error, which is kept in error_.
+  // zstd's output comes in pieces of a fixed size, whether decoded in place
+  // or staged: a corrupt block loses what its piece decoded, and this way
+  // that does not depend on how the caller cut its reads (nor on the thread
+  // count).
+  size_t Decode(char* dst) {
+    if (!error_.ok() || ended_) return 0;
+    ZSTD_outBuffer out{dst, staged_.size(), 0};
     while (out.pos == 0) {
       if (in_pos_ == in_size_) {
         auto got = in_->Read(input_.data(), input_.size());
         if (!got.ok()) {
           error_ = got.status();
-          return;
+          return 0;
         }
         if (*got == 0) {
           if (frame_open_) {
@@ -235,7 +245,7 @@ class ZstdSource : public ByteSource {
           } else {
             ended_ = true;
           }
-          return;
+          return 0;
         }
         in_size_ = *got;
         in_pos_ = 0;
@@ -246,12 +256,12 @@ class ZstdSource : public ByteSource {
       if (ZSTD_isError(rc)) {
         error_ = absl::DataLossError(absl::StrCat(
             in_->path(), ": corrupt zstd stream: ", ZSTD_getErrorName(rc)));
-        return;
+        return 0;
       }
       // rc == 0: a frame ended exactly here; anything else: mid-frame.
       frame_open_ = rc != 0;
     }
-    staged_size_ = out.pos;
+    return out.pos;
   }
 
   std::unique_ptr<FdReader> in_;
@@ -269,7 +279,8 @@ class ZstdSource : public ByteSource {
 };
 
 // Reads another source ahead on a thread of its own: chunks of kAheadChunk
-// bytes, at most two of them waiting. Read copies out of the oldest.
+// bytes, at most two of them waiting. Read copies out of the oldest; Lend
+// hands it out in place.
 class ReadAheadSource : public ByteSource {
  public:
   explicit ReadAheadSource(std::unique_ptr<ByteSource> source)
@@ -285,39 +296,60 @@ class ReadAheadSource : public ByteSource {
   }
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    // An empty chunk is the end (or an error): it stays current.
-    const auto end = [this]() -> absl::StatusOr<size_t> {
-      if (!current_.status.ok()) return current_.status;
-      return 0;
-    };
     if (pos_ == current_.size) {
-      if (current_.size == 0 && taken_any_) return end();
-      std::unique_lock<std::mutex> lock(mu_);
-      ready_.wait(lock, [this] { return !chunks_.empty(); });
-      if (!current_.bytes.empty()) spare_ = std::move(current_.bytes);
-      current_ = std::move(chunks_.front());
-      chunks_.pop_front();
-      lock.unlock();
-      space_.notify_one();
-      taken_any_ = true;
-      pos_ = 0;
-      if (current_.size == 0) return end();
+      absl::StatusOr<bool> more = Advance();
+      if (!more.ok()) return more.status();
+      if (!*more) return 0;
     }
-    // At most kChunk a call: the line reader then keeps its buffer small
-    // (a read it asks for in full and gets in full grows it; past its first
-    // doubling, none is filled).
-    const size_t k = std::min({n, current_.size - pos_, kChunk});
+    const size_t k = std::min(n, current_.size - pos_);
     std::memcpy(buf, current_.bytes.data() + pos_, k);
     pos_ += k;
     return k;
   }
 
+  bool lends() const override { return true; }
+
+  absl::StatusOr<std::string_view> Lend() override {
+    if (pos_ == current_.size) {
+      absl::StatusOr<bool> more = Advance();
+      if (!more.ok()) return more.status();
+      if (!*more) return std::string_view();
+    }
+    // The chunk has kLinePadding bytes of room after its end.
+    const std::string_view rest(current_.bytes.data() + pos_,
+                                current_.size - pos_);
+    pos_ = current_.size;
+    return rest;
+  }
+
  private:
   struct Chunk {
-    std::string bytes;
-    size_t size = 0;  // 0: the end (or an error, in status)
+    std::string bytes;  // kAheadChunk + kLinePadding
+    size_t size = 0;    // 0: the end (or an error, in status)
     absl::Status status;
   };
+
+  // Makes the next queued chunk current (the one before goes back to the
+  // decoding thread): false at the end. An empty chunk is the end (or an
+  // error) and stays current.
+  absl::StatusOr<bool> Advance() {
+    if (current_.size == 0 && taken_any_) {
+      if (!current_.status.ok()) return current_.status;
+      return false;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    ready_.wait(lock, [this] { return !chunks_.empty(); });
+    if (!current_.bytes.empty()) spare_ = std::move(current_.bytes);
+    current_ = std::move(chunks_.front());
+    chunks_.pop_front();
+    lock.unlock();
+    space_.notify_one();
+    taken_any_ = true;
+    pos_ = 0;
+    if (current_.size > 0) return true;
+    if (!current_.status.ok()) return current_.status;
+    return false;
+  }
 
   void Produce() {
     while (true) {
@@ -326,12 +358,12 @@ class ReadAheadSource : public ByteSource {
         std::lock_guard<std::mutex> lock(mu_);
         if (!spare_.empty()) chunk.bytes = std::move(spare_);
       }
-      chunk.bytes.resize(kAheadChunk);
+      chunk.bytes.resize(kAheadChunk + kLinePadding);
       // The sources fill what they are asked for; a short read only comes
       // at the end of the stream, or before an error.
-      while (chunk.size < chunk.bytes.size()) {
+      while (chunk.size < kAheadChunk) {
         absl::StatusOr<size_t> got = source_->Read(
-            chunk.bytes.data() + chunk.size, chunk.bytes.size() - chunk.size);
+            chunk.bytes.data() + chunk.size, kAheadChunk - chunk.size);
         if (!got.ok()) {
           chunk.status = got.status();
           break;
@@ -418,78 +450,89 @@ absl::StatusOr<std::unique_ptr<ByteSource>> ByteSource::Open(
   return std::unique_ptr<ByteSource>(new PlainSource(std::move(in)));
 }
 
+absl::StatusOr<std::string_view> ByteSource::Lend() {
+  return absl::UnimplementedError("this byte source does not lend its memory");
+}
+
 LineReader::LineReader(std::unique_ptr<ByteSource> source,
                        uint64_t max_line_bytes)
     : source_(std::move(source)),
+      lends_(source_->lends()),
       max_line_bytes_(max_line_bytes),
-      fill_(kChunk) {
-  buffer_.resize(kChunk);
-}
+      fill_(kChunk) {}
 
-absl::Status LineReader::Fill() {
-  // Keep the unread tail, then read more after it.
-  if (pos_ > 0) {
-    std::memmove(buffer_.data(), buffer_.data() + pos_, size_ - pos_);
-    size_ -= pos_;
-    pos_ = 0;
+absl::Status LineReader::NextBlock() {
+  pos_ = size_ = 0;
+  if (lends_) {
+    absl::StatusOr<std::string_view> got = source_->Lend();
+    if (!got.ok()) return got.status();
+    block_ = got->data();
+    size_ = got->size();
+  } else {
+    if (buffer_.size() < fill_ + kLinePadding) {
+      buffer_.resize(fill_ + kLinePadding);
+    }
+    absl::StatusOr<size_t> got = source_->Read(buffer_.data(), fill_);
+    if (!got.ok()) return got.status();
+    block_ = buffer_.data();
+    size_ = *got;
+    // A source that fills what it is asked for is asked for more next time,
+    // up to kMaxFill; a small file never grows the buffer.
+    if (size_ == fill_ && fill_ < kMaxFill) fill_ *= 2;
   }
-  if (size_ + fill_ > buffer_.size()) {
-    buffer_.resize(std::max(size_ + fill_, buffer_.size() * 2));
-  }
-  auto got = source_->Read(buffer_.data() + size_, buffer_.size() - size_);
-  if (!got.ok()) return got.status();
-  if (*got == 0) eof_ = true;
-  // A source that fills what it is asked for is asked for more next time,
-  // up to kMaxFill; a small file never grows the buffer.
-  if (*got == buffer_.size() - size_ && fill_ < kMaxFill) fill_ *= 2;
-  size_ += *got;
-  bytes_ += *got;
+  if (size_ == 0) eof_ = true;
+  bytes_ += size_;
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> LineReader::Next(std::string* line, bool* too_long) {
-  line->clear();
+absl::StatusOr<bool> LineReader::Next(std::string_view* line, bool* too_long) {
   *too_long = false;
-  // Appends n bytes from pos_ to *line, up to max_line_bytes_.
-  auto take = [&](size_t n) {
+  carry_.clear();
+  bool carried = false;  // the line began in an earlier block
+  // Appends n bytes at p to carry_, up to max_line_bytes_.
+  const auto carry = [&](const char* p, size_t n) {
+    carried = true;
     if (*too_long) return;
-    if (line->size() + n > max_line_bytes_) {
+    if (carry_.size() + n > max_line_bytes_) {
       *too_long = true;
-      line->append(buffer_.data() + pos_, max_line_bytes_ - line->size());
-    } else {
-      line->append(buffer_.data() + pos_, n);
+      n = max_line_bytes_ - carry_.size();
     }
+    carry_.append(p, n);
   };
-  size_t scanned = 0;  // bytes after pos_ known to hold no newline
+  const auto carried_line = [&]() {
+    carry_.reserve(carry_.size() + kLinePadding);
+    *line = carry_;
+    ++line_number_;
+    return true;
+  };
   while (true) {
-    const char* start = buffer_.data() + pos_;
-    const void* nl = std::memchr(start + scanned, '\n', size_ - pos_ - scanned);
-    if (nl != nullptr) {
-      const size_t n = static_cast<const char*>(nl) - start;
-      take(n);
-      pos_ += n + 1;
-      ++line_number_;
-      return true;
-    }
-    scanned = size_ - pos_;
-    // A long line moves into *line chunk by chunk, so the buffer stays small.
-    if (scanned >= kChunk) {
-      take(scanned);
-      pos_ = size_;
-      scanned = 0;
-    }
-    if (eof_) {
-      if (pos_ < size_) {
-        take(size_ - pos_);
-        pos_ = size_;
-      }
-      if (!line->empty() || *too_long) {
+    if (pos_ < size_) {
+      const char* start = block_ + pos_;
+      const void* nl = std::memchr(start, '\n', size_ - pos_);
+      if (nl != nullptr) {
+        size_t n = static_cast<const char*>(nl) - start;
+        pos_ += n + 1;
+        if (carried) {
+          carry(start, n);
+          return carried_line();
+        }
+        if (n > max_line_bytes_) {
+          *too_long = true;
+          n = max_line_bytes_;
+        }
+        *line = std::string_view(start, n);
         ++line_number_;
         return true;
       }
+      carry(start, size_ - pos_);
+      pos_ = size_;
+    }
+    if (eof_) {
+      // A last line without a newline.
+      if (carried) return carried_line();
       return false;
     }
-    absl::Status status = Fill();
+    absl::Status status = NextBlock();
     if (!status.ok()) return status;
   }
 }

@@ -3,13 +3,20 @@
 #ifndef NEWSDEDUP_INTERNAL_BYTE_SOURCE_H_
 #define NEWSDEDUP_INTERNAL_BYTE_SOURCE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 
 namespace newsdedup::internal {
+
+// Readable bytes after every line a LineReader hands out, and after every
+// block a ByteSource lends (their values unspecified): simdjson parses in
+// place when it may read SIMDJSON_PADDING (64) bytes past its input.
+inline constexpr size_t kLinePadding = 64;
 
 class ByteSource {
  public:
@@ -30,29 +37,44 @@ class ByteSource {
   // compressed stream is an error, returned once the bytes decoded before
   // it have been read, and by every read after.
   virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
+
+  // A source that decodes into memory of its own (the read-ahead's chunks)
+  // lends it instead of copying: Lend returns the next decoded bytes in
+  // place, valid until the next call, followed by kLinePadding readable
+  // bytes; empty at the end. Errors as Read. Only where lends() is true.
+  virtual bool lends() const { return false; }
+  virtual absl::StatusOr<std::string_view> Lend();
 };
 
 // Splits a ByteSource into lines ('\n' removed, a trailing '\r' kept).
+// Lines are handed out in place: from the blocks the reader reads into its
+// own buffer, or from the blocks a lending source lends; only a line that
+// crosses two blocks is copied, into a buffer of its own.
 class LineReader {
  public:
   LineReader(std::unique_ptr<ByteSource> source, uint64_t max_line_bytes);
 
-  // Reads the next line into *line; false at the end. A line longer than
-  // max_line_bytes is consumed whole, *too_long is set and *line holds its
-  // first max_line_bytes bytes.
-  absl::StatusOr<bool> Next(std::string* line, bool* too_long);
+  // Sets *line to the next line; false at the end. The view is valid until
+  // the next call, and kLinePadding bytes after its end can be read. A line
+  // longer than max_line_bytes is consumed whole, *too_long is set and
+  // *line holds its first max_line_bytes bytes.
+  absl::StatusOr<bool> Next(std::string_view* line, bool* too_long);
 
   uint64_t line_number() const { return line_number_; }
   uint64_t bytes() const { return bytes_; }
 
  private:
-  absl::Status Fill();
+  // Makes the source's next bytes the current block; at the end, eof_.
+  absl::Status NextBlock();
   std::unique_ptr<ByteSource> source_;
+  const bool lends_;
   uint64_t max_line_bytes_;
-  std::string buffer_;
-  size_t fill_;  // how much to read next (grows, see Fill)
+  std::string buffer_;  // the blocks read from a source that does not lend
+  size_t fill_;         // how much to read next (grows, see NextBlock)
+  const char* block_ = nullptr;  // the current block: [pos_, size_) unread
   size_t pos_ = 0;
   size_t size_ = 0;
+  std::string carry_;  // a line that crosses blocks
   bool eof_ = false;
   uint64_t line_number_ = 0;
   uint64_t bytes_ = 0;
