@@ -2,6 +2,7 @@
 
 #include <re2/re2.h>
 
+#include <cstring>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -122,6 +123,77 @@ bool MayOpenCredit(std::string_view text) {
   if (text.size() < 2) return false;
   const char d = text[1];
   return (d >= 'A' && d <= 'Z') || d == '\'' || d == '.' || d == '-';
+}
+
+bool IsRe2Space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+bool StartsWithAny(std::string_view s,
+                   std::initializer_list<std::string_view> prefixes) {
+  for (std::string_view p : prefixes) {
+    if (s.substr(0, p.size()) == p) return true;
+  }
+  return false;
+}
+
+bool EndsWithAny(std::string_view s,
+                 std::initializer_list<std::string_view> suffixes) {
+  for (std::string_view p : suffixes) {
+    if (s.size() >= p.size() && s.substr(s.size() - p.size()) == p) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Whether `trailing_credit` may match in `text`: a test of what each of its
+// alternatives needs, so that the pattern runs only on a few paragraphs (on
+// long paragraphs that end in ')' its DFA builds many states, and RE2 then
+// spends tens of thousands of cycles a call rebuilding its cache). The
+// match runs to the end of the text (then only whitespace, RE2's \s) and is
+// - a parenthesised credit: the text's last '(' opens it (nothing inside
+//   is a parenthesis), followed by an agency and a space, "Photo", "Foto"
+//   or "Getty Image", and the ')' closes the text;
+// - "Getty Images";
+// - an agency, whitespace, '/' and a name of anything but '.', '/' and
+//   newlines, then at most one more '/' and name: the agency's '/' is the
+//   text's last or next-to-last, and no '.' follows the last.
+bool MayCloseCredit(std::string_view text) {
+  size_t end = text.size();
+  while (end > 0 && IsRe2Space(text[end - 1])) --end;
+  const std::string_view body = text.substr(0, end);
+  if (body.empty()) return false;
+  if (body.back() == ')') {
+    const void* open = memrchr(body.data(), '(', body.size());
+    if (open != nullptr &&
+        StartsWithAny(
+            body.substr(static_cast<const char*>(open) - body.data() + 1),
+            {"AP ", "AFP ", "Reuters ", "REUTERS ", "EPA ", "Xinhua ", "dpa ",
+             "Photo", "Foto", "Getty Image"})) {
+      return true;
+    }
+  }
+  if (EndsWithAny(body, {"Getty Images"})) return true;
+  const char* last =
+      static_cast<const char*>(memrchr(body.data(), '/', body.size()));
+  if (last == nullptr ||
+      body.find('.', static_cast<size_t>(last - body.data())) !=
+          std::string_view::npos) {
+    return false;
+  }
+  const char* slash = last;
+  for (int k = 0; k < 2 && slash != nullptr; ++k) {
+    size_t j = static_cast<size_t>(slash - body.data());
+    while (j > 0 && IsRe2Space(body[j - 1])) --j;
+    if (EndsWithAny(body.substr(0, j), {"REUTERS", "AFP PHOTO", "EPA",
+                                        "EPA-EFE", "XINHUA", "ANADOLU"})) {
+      return true;
+    }
+    slash = static_cast<const char*>(
+        memrchr(body.data(), '/', static_cast<size_t>(slash - body.data())));
+  }
+  return false;
 }
 
 }  // namespace
@@ -249,7 +321,8 @@ std::vector<ByteRange> CaptionFinder::Find(std::string_view paragraph) const {
 
   // 3. A trailing caption: the last sentence before a closing credit.
   re2::StringPiece credit;
-  if (p.trailing_credit->Match(text, lead_end, text.size(), RE2::UNANCHORED,
+  if (MayCloseCredit(paragraph) &&
+      p.trailing_credit->Match(text, lead_end, text.size(), RE2::UNANCHORED,
                                &credit, 1)) {
     const size_t credit_begin = credit.data() - text.data();
     // Start of the sentence that the credit closes.

@@ -452,5 +452,47 @@ TEST(CaptionFinderTest, EveryOpeningWordAndCreditFormIsFound) {
   }
 }
 
+// Every form a closing credit takes, after text that holds the characters
+// the finder's quick test looks at ('/', '.', '(', ')'), with any trailing
+// whitespace: the sentence it closes and the credit are one caption.
+TEST(CaptionFinderTest, EveryClosingCreditFormIsFound) {
+  const std::vector<std::string> credits = {
+      "(AP Photo/Jane Doe)",      "(AFP Photo/Jane Doe)",
+      "(Reuters Photo/Jane Doe)", "(REUTERS PHOTO/Jane Doe)",
+      "(EPA Foto/Jane Doe)",      "(Xinhua Photo/Li Wei)",
+      "(dpa Foto/Jane Doe)",      "(Photo: Jane Doe)",
+      "(Foto: J. Doe)",           "(Getty Images)",
+      "(Getty Image/Jane Doe)",   "REUTERS/Jane Doe",
+      "REUTERS /  Jane Doe",      "REUTERS/Jane Doe/File Photo",
+      "AFP PHOTO / JANE DOE",     "EPA/JANE DOE",
+      "EPA-EFE/JANE DOE",         "XINHUA/Li Wei",
+      "ANADOLU/Jane Doe",         "Getty Images",
+  };
+  const std::vector<std::string> leads = {
+      "The council met on Tuesday. ",
+      "The council (and the mayor) met at 10 a.m. on 3/4. ",
+      "See www.example.com/pier (in English) and the 2024/25 plan. ",
+  };
+  const std::string caption = "Divers search the harbour on Monday. ";
+  for (const std::string& lead : leads) {
+    for (const std::string& credit : credits) {
+      for (const std::string space : {"", " ", "\n", " \t\r\n"}) {
+        const std::string paragraph = lead + caption + credit + space;
+        const std::vector<ByteRange> spans = Finder().Find(paragraph);
+        ASSERT_EQ(spans.size(), 1u) << paragraph;
+        EXPECT_EQ(spans[0].begin, lead.size()) << paragraph;
+        EXPECT_EQ(spans[0].end, paragraph.size() - space.size()) << paragraph;
+      }
+    }
+  }
+  // Closing parentheses and slashes that are not credits.
+  for (const std::string paragraph :
+       {"The council met on Tuesday. (Reporting by Jane Doe)",
+        "The council met on Tuesday (see page 3/4)",
+        "The vote was 12/3 in favour", "Prices rose 5 percent (AP)"}) {
+    EXPECT_TRUE(Finder().Find(paragraph).empty()) << paragraph;
+  }
+}
+
 }  // namespace
 }  // namespace newsdedup
