@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <initializer_list>
+#include <mutex>
 #include <thread>
 #include <tuple>
 
@@ -334,9 +336,23 @@ class Scanner::Impl {
         hasher_(std::move(hasher)),
         params_(params),
         near_(NearOptions(options, params)),
-        patterns_(std::move(patterns)) {}
+        patterns_(std::move(patterns)) {
+    scratches_.resize(static_cast<size_t>(std::max(options_.threads, 1)));
+    for (size_t shard = 0; shard < scratches_.size(); ++shard) {
+      scratches_[shard].patterns = &patterns_[shard % patterns_.size()];
+      scratches_[shard].signature.resize(hasher_.num_perm());
+    }
+  }
 
-  ~Impl() { JoinInFlight(); }
+  ~Impl() {
+    JoinInFlight();
+    {
+      std::lock_guard<std::mutex> lock(pool_mu_);
+      stopping_ = true;
+    }
+    job_posted_.notify_all();
+    for (std::thread& t : pool_) t.join();
+  }
 
   void Add(Document doc) {
     Batch& batch = batches_[filling_];
@@ -643,23 +659,21 @@ class Scanner::Impl {
                      });
   }
 
-  // Sketching a batch: workers (and, when it waits, the matching thread)
-  // take documents from a shared counter; each document's sketch lands in
-  // its own slot, so who sketched what does not matter.
+  // Sketching a batch: the workers (threads - 1 of them, started with the
+  // first batch and kept to the end, each with its own scratch) and, when it
+  // waits, the matching thread take documents from a shared counter; each
+  // document's sketch lands in its own slot, so who sketched what does not
+  // matter.
   struct SketchJob {
     Batch* batch = nullptr;
     std::atomic<size_t> next{0};
-    std::vector<std::thread> workers;
   };
 
   // `shard`: 0 for the calling (matching) thread, 1.. for the workers.
   void SketchSome(SketchJob* job, int shard) {
     Batch* batch = job->batch;
     const size_t n = batch->docs.size();
-    Scratch scratch;
-    scratch.patterns =
-        &patterns_[static_cast<size_t>(shard) % patterns_.size()];
-    scratch.signature.resize(hasher_.num_perm());
+    Scratch& scratch = scratches_[static_cast<size_t>(shard)];
     for (size_t i = job->next.fetch_add(1); i < n; i = job->next.fetch_add(1)) {
       SketchDocument(batch->docs[i], &scratch, &batch->sketches[i]);
       if (sharded_sink_) {
@@ -669,23 +683,51 @@ class Scanner::Impl {
     }
   }
 
+  // A worker: sketches its share of every job posted, until the scanner
+  // goes away.
+  void Work(int shard) {
+    uint64_t seen = 0;
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(pool_mu_);
+        job_posted_.wait(lock, [&] { return stopping_ || posted_ != seen; });
+        if (stopping_) return;
+        seen = posted_;
+      }
+      SketchSome(&job_, shard);
+      std::lock_guard<std::mutex> lock(pool_mu_);
+      if (--working_ == 0) job_done_.notify_one();
+    }
+  }
+
   void StartSketch(Batch* batch, int workers) {
     if (batch->sketches.size() < batch->docs.size()) {
       batch->sketches.resize(batch->docs.size());
     }
     job_.batch = batch;
     job_.next.store(0);
-    for (int w = 0; w < workers; ++w) {
-      job_.workers.emplace_back([this, w]() { SketchSome(&job_, w + 1); });
+    if (workers <= 0) return;
+    if (pool_.empty()) {
+      for (int w = 0; w < workers; ++w) {
+        pool_.emplace_back([this, w]() { Work(w + 1); });
+      }
     }
+    {
+      std::lock_guard<std::mutex> lock(pool_mu_);
+      ++posted_;
+      working_ = static_cast<int>(pool_.size());
+    }
+    job_posted_.notify_all();
   }
 
   // Helps the running job to its end and waits for its workers.
   void FinishSketch() {
     if (job_.batch == nullptr) return;
     SketchSome(&job_, 0);
-    for (auto& th : job_.workers) th.join();
-    job_.workers.clear();
+    if (!pool_.empty()) {
+      std::unique_lock<std::mutex> lock(pool_mu_);
+      job_done_.wait(lock, [this] { return working_ == 0; });
+    }
     job_.batch = nullptr;
   }
 
@@ -1237,6 +1279,16 @@ class Scanner::Impl {
   Batch batches_[2];
   int filling_ = 0;
   SketchJob job_;
+  std::vector<Scratch> scratches_;  // per sketching thread (shard)
+  // The sketching workers and their hand-over: a job is posted with
+  // `working_` set to their number, and done when it is back at 0.
+  std::vector<std::thread> pool_;
+  std::mutex pool_mu_;
+  std::condition_variable job_posted_;
+  std::condition_variable job_done_;
+  uint64_t posted_ = 0;  // jobs posted so far
+  int working_ = 0;      // workers not yet through the posted job
+  bool stopping_ = false;
 
   std::vector<std::string> doc_ids_;
   std::vector<uint32_t> doc_sites_;  // 0: no site
