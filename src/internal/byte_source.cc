@@ -32,7 +32,8 @@ constexpr size_t kChunk = 1 << 18;
 constexpr size_t kMaxFill = size_t{16} << 20;
 // The read-ahead's chunks (at most four in memory: two waiting, the one
 // being read and the one being decoded): its thread decodes one in a run,
-// then waits for room.
+// then waits for room. The first is kChunk, and each next one twice the one
+// before up to this, so that the reader starts after a short decode.
 constexpr size_t kAheadChunk = size_t{4} << 20;
 
 // Raw bytes of a file descriptor, with a few bytes of look-ahead already
@@ -324,7 +325,7 @@ class ReadAheadSource : public ByteSource {
 
  private:
   struct Chunk {
-    std::string bytes;  // kAheadChunk + kLinePadding
+    std::string bytes;  // its size + kLinePadding
     size_t size = 0;    // 0: the end (or an error, in status)
     absl::Status status;
   };
@@ -352,18 +353,19 @@ class ReadAheadSource : public ByteSource {
   }
 
   void Produce() {
+    size_t size = kChunk;  // of the next chunk
     while (true) {
       Chunk chunk;
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (!spare_.empty()) chunk.bytes = std::move(spare_);
       }
-      chunk.bytes.resize(kAheadChunk + kLinePadding);
+      chunk.bytes.resize(size + kLinePadding);
       // The sources fill what they are asked for; a short read only comes
       // at the end of the stream, or before an error.
-      while (chunk.size < kAheadChunk) {
-        absl::StatusOr<size_t> got = source_->Read(
-            chunk.bytes.data() + chunk.size, kAheadChunk - chunk.size);
+      while (chunk.size < size) {
+        absl::StatusOr<size_t> got =
+            source_->Read(chunk.bytes.data() + chunk.size, size - chunk.size);
         if (!got.ok()) {
           chunk.status = got.status();
           break;
@@ -382,6 +384,7 @@ class ReadAheadSource : public ByteSource {
         return;
       }
       if (!Push(std::move(chunk)) || last) return;
+      size = std::min(2 * size, kAheadChunk);
     }
   }
 
