@@ -365,6 +365,17 @@ class Scanner::Impl {
     }
   }
 
+  // Takes *doc, and leaves in it a spent document, if there is one.
+  void Add(Document* doc) {
+    Add(std::move(*doc));
+    if (spent_.empty()) {
+      *doc = Document();
+    } else {
+      *doc = std::move(spent_.back());
+      spent_.pop_back();
+    }
+  }
+
   // Sketches and settles what is buffered; with nothing buffered (after an
   // earlier Flush) it does nothing.
   void Flush() { ProcessBatch(/*last=*/true); }
@@ -736,6 +747,20 @@ class Scanner::Impl {
   void MatchBatch(Batch* batch) {
     for (size_t i = 0; i < batch->docs.size(); ++i) {
       Match(batch->docs[i], batch->sketches[i]);
+    }
+    // Matched documents are handed back to Add's caller emptied, their
+    // strings keeping their memory: the next records are read into them.
+    for (Document& doc : batch->docs) {
+      if (spent_.size() >= kBatchDocuments) break;
+      doc.id.clear();
+      doc.site.clear();
+      doc.title.clear();
+      doc.text.clear();
+      doc.source.clear();
+      doc.raw.clear();
+      doc.line = 0;
+      doc.title_offset = -1;
+      spent_.push_back(std::move(doc));
     }
     batch->docs.clear();
     batch->bytes = 0;
@@ -1278,6 +1303,7 @@ class Scanner::Impl {
   // Two batches: one filled by Add() while the other is sketched.
   Batch batches_[2];
   int filling_ = 0;
+  std::vector<Document> spent_;  // matched, emptied, for Add to hand back
   SketchJob job_;
   std::vector<Scratch> scratches_;  // per sketching thread (shard)
   // The sketching workers and their hand-over: a job is posted with
@@ -1354,6 +1380,7 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(
 Scanner::Scanner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Scanner::~Scanner() = default;
 void Scanner::Add(Document doc) { impl_->Add(std::move(doc)); }
+void Scanner::Add(Document* doc) { impl_->Add(doc); }
 void Scanner::Flush() { impl_->Flush(); }
 absl::Status Scanner::Finish() { return impl_->Finish(); }
 void Scanner::ForEachSpan(

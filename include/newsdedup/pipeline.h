@@ -151,6 +151,10 @@ class Scanner {
   // Adds the next document in input order. Work happens in batches; call
   // Finish() after the last one. Not thread-safe (one caller).
   void Add(Document doc);
+  // The same for *doc, which is left holding an earlier document whose
+  // fields are empty but keep their memory (or a new one): a reader that
+  // reads the next record into it allocates less.
+  void Add(Document* doc);
 
   // Processes what is buffered (sketching, and the token sinks): after it
   // the sinks are not called again, so a stage fed by them can finish

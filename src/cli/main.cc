@@ -365,8 +365,7 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
     auto site = run->site_ids.try_emplace(
         doc.site, static_cast<uint32_t>(run->site_ids.size() + 1));
     run->doc_sites.push_back(doc.site.empty() ? 0 : site.first->second);
-    run->scanner->Add(std::move(doc));
-    doc = newsdedup::Document();
+    run->scanner->Add(&doc);
     progress.Update((*reader)->records(), (*reader)->bytes());
   }
   progress.Done();
