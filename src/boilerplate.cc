@@ -104,6 +104,18 @@ constexpr BuiltInRule kBuiltIn[] = {
 
 }  // namespace
 
+namespace internal {
+
+std::vector<BuiltInRuleText> BuiltInRuleTexts() {
+  std::vector<BuiltInRuleText> out;
+  for (const BuiltInRule& r : kBuiltIn) {
+    out.push_back({r.kind, r.name, r.regex, r.ends});
+  }
+  return out;
+}
+
+}  // namespace internal
+
 namespace {
 
 RE2::Options RuleOptions() {

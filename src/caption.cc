@@ -147,6 +147,13 @@ bool EndsWithAny(std::string_view s,
   return false;
 }
 
+}  // namespace
+
+namespace internal {
+
+const char kTrailingCreditPattern[] =
+    R"((?:\((?:(?:AP|AFP|Reuters|REUTERS|EPA|Xinhua|dpa) (?:Photo|PHOTO|Foto)|Photo|Foto|Getty Images?)\b[^()\n]{0,80}\)|(?:REUTERS|AFP PHOTO|EPA|EPA-EFE|XINHUA|ANADOLU)\s*/\s*[^\n./]{1,40}(?:/[^\n./]{1,30})?|Getty Images)\s*$)";
+
 // Whether `trailing_credit` may match in `text`: a test of what each of its
 // alternatives needs, so that the pattern runs only on a few paragraphs (on
 // long paragraphs that end in ')' its DFA builds many states, and RE2 then
@@ -196,7 +203,7 @@ bool MayCloseCredit(std::string_view text) {
   return false;
 }
 
-}  // namespace
+}  // namespace internal
 
 struct CaptionFinder::Patterns {
   std::unique_ptr<RE2> opener;        // "This picture taken on", "A photo"
@@ -241,9 +248,8 @@ absl::StatusOr<CaptionFinder> CaptionFinder::Create() {
           R"()(?:\s*/\s*(?:FILE|HO|POOL))*\b)",
           R"(|(?:Getty Images|Photo credit:[^\n]{1,60}|(?:Photo|Image|Picture|Foto|Bild)s?:\s*[^\n]{1,60}$)))"),
       options);
-  p.trailing_credit = std::make_unique<RE2>(
-      R"((?:\((?:(?:AP|AFP|Reuters|REUTERS|EPA|Xinhua|dpa) (?:Photo|PHOTO|Foto)|Photo|Foto|Getty Images?)\b[^()\n]{0,80}\)|(?:REUTERS|AFP PHOTO|EPA|EPA-EFE|XINHUA|ANADOLU)\s*/\s*[^\n./]{1,40}(?:/[^\n./]{1,30})?|Getty Images)\s*$)",
-      options);
+  p.trailing_credit =
+      std::make_unique<RE2>(internal::kTrailingCreditPattern, options);
   for (const auto* re : {&p.opener, &p.date_opener, &p.label_opener, &p.clause,
                          &p.date, &p.credit, &p.trailing_credit}) {
     if (!(*re)->ok()) {
@@ -321,7 +327,7 @@ std::vector<ByteRange> CaptionFinder::Find(std::string_view paragraph) const {
 
   // 3. A trailing caption: the last sentence before a closing credit.
   re2::StringPiece credit;
-  if (MayCloseCredit(paragraph) &&
+  if (internal::MayCloseCredit(paragraph) &&
       p.trailing_credit->Match(text, lead_end, text.size(), RE2::UNANCHORED,
                                &credit, 1)) {
     const size_t credit_begin = credit.data() - text.data();

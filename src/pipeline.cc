@@ -98,6 +98,10 @@ namespace {
 constexpr uint32_t kNone = 0xFFFFFFFFu;
 constexpr size_t kBatchDocuments = 256;
 constexpr size_t kBatchBytes = size_t{16} << 20;
+// The most string memory a matched document keeps to be read into again.
+constexpr size_t kRecycledBytes = size_t{64} << 10;
+// The most memory a sketching thread's scratch vector keeps between jobs.
+constexpr size_t kScratchKeptBytes = size_t{4} << 20;
 // Candidates taken from one LSH bucket per paragraph (the latest before it,
 // each standing for its cluster's first): enough for any real repeat, and a
 // bound on the work when templated lines crowd a bucket.
@@ -367,6 +371,7 @@ class Scanner::Impl {
 
   // Takes *doc, and leaves in it a spent document, if there is one.
   void Add(Document* doc) {
+    recycling_ = true;
     Add(std::move(*doc));
     if (spent_.empty()) {
       *doc = Document();
@@ -382,6 +387,7 @@ class Scanner::Impl {
 
   absl::Status Finish() {
     Flush();
+    std::vector<Document>().swap(spent_);
     if (!status_.ok()) return status_;
     // Headlines and paragraphs touch different units: with threads to
     // spare, they are matched side by side.
@@ -692,6 +698,18 @@ class Scanner::Impl {
                       scratch.tokens);
       }
     }
+    // The scratch lives as long as the scanner: what a very long record
+    // made it grow to is given back.
+    ReleaseIfLarge(&scratch.tokens);
+    ReleaseIfLarge(&scratch.title_tokens);
+    ReleaseIfLarge(&scratch.shingles);
+    ReleaseIfLarge(&scratch.word_hashes);
+  }
+
+  template <typename T>
+  static void ReleaseIfLarge(std::vector<T>* v) {
+    if (v->capacity() * sizeof(T) > kScratchKeptBytes)
+      std::vector<T>().swap(*v);
   }
 
   // A worker: sketches its share of every job posted, until the scanner
@@ -748,10 +766,17 @@ class Scanner::Impl {
     for (size_t i = 0; i < batch->docs.size(); ++i) {
       Match(batch->docs[i], batch->sketches[i]);
     }
-    // Matched documents are handed back to Add's caller emptied, their
-    // strings keeping their memory: the next records are read into them.
+    // Matched documents are handed back to Add(Document*)'s caller emptied,
+    // their strings keeping their memory: the next records are read into
+    // them. Only small ones: a few long records would otherwise keep their
+    // size in every buffer they pass through.
     for (Document& doc : batch->docs) {
-      if (spent_.size() >= kBatchDocuments) break;
+      if (!recycling_ || spent_.size() >= kBatchDocuments) break;
+      if (doc.id.capacity() + doc.site.capacity() + doc.title.capacity() +
+              doc.text.capacity() + doc.source.capacity() + doc.raw.capacity() >
+          kRecycledBytes) {
+        continue;
+      }
       doc.id.clear();
       doc.site.clear();
       doc.title.clear();
@@ -1304,6 +1329,7 @@ class Scanner::Impl {
   Batch batches_[2];
   int filling_ = 0;
   std::vector<Document> spent_;  // matched, emptied, for Add to hand back
+  bool recycling_ = false;       // Add(Document*) was called
   SketchJob job_;
   std::vector<Scratch> scratches_;  // per sketching thread (shard)
   // The sketching workers and their hand-over: a job is posted with

@@ -7,6 +7,7 @@
 #include "newsdedup/caption.h"
 
 #include <gtest/gtest.h>
+#include <re2/re2.h>
 
 #include <fstream>
 #include <iterator>
@@ -492,6 +493,46 @@ TEST(CaptionFinderTest, EveryClosingCreditFormIsFound) {
         "The vote was 12/3 in favour", "Prices rose 5 percent (AP)"}) {
     EXPECT_TRUE(Finder().Find(paragraph).empty()) << paragraph;
   }
+}
+
+// The quick test that guards the closing-credit pattern says no only where
+// the pattern cannot match: random texts built from the pieces its forms
+// are made of (agencies, parentheses, '/', '.', every kind of whitespace,
+// multi-byte letters).
+TEST(CaptionFinderTest, QuickTestNeverRejectsAClosingCredit) {
+  const RE2 pattern(internal::kTrailingCreditPattern);
+  ASSERT_TRUE(pattern.ok()) << pattern.error();
+  const std::vector<std::string> pieces = {"(",           ")",
+                                           "/",           ".",
+                                           " ",           "  ",
+                                           "\t",          "\n",
+                                           "\r",          "\f",
+                                           "\v",          "AP ",
+                                           "AFP ",        "Reuters ",
+                                           "REUTERS ",    "EPA ",
+                                           "Xinhua ",     "dpa ",
+                                           "Photo",       "PHOTO",
+                                           "Foto",        "Getty Images",
+                                           "Getty Image", "REUTERS",
+                                           "AFP PHOTO",   "EPA",
+                                           "EPA-EFE",     "XINHUA",
+                                           "ANADOLU",     "Jane",
+                                           "Doe",         "J\xC3\xB6rg",
+                                           "said",        ";",
+                                           ",",           "x",
+                                           "File Photo"};
+  std::mt19937 rng(20261126);
+  size_t matches = 0;
+  for (int i = 0; i < 200000; ++i) {
+    std::string text;
+    const int n = 1 + static_cast<int>(rng() % 12);
+    for (int k = 0; k < n; ++k) text += pieces[rng() % pieces.size()];
+    if (RE2::PartialMatch(text, pattern)) {
+      ++matches;
+      ASSERT_TRUE(internal::MayCloseCredit(text)) << "\"" << text << "\"";
+    }
+  }
+  EXPECT_GT(matches, 1000u);
 }
 
 }  // namespace

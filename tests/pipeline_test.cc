@@ -340,6 +340,45 @@ TEST(PipelineTest, DocumentsHandedBackAreEmptyAndReportIsTheSame) {
   }
 }
 
+// Only small documents come back: a long record's memory is not kept in
+// the buffers it would otherwise pass through.
+TEST(PipelineTest, LongDocumentsAreNotHandedBack) {
+  std::vector<std::string> originals;
+  std::vector<Document> docs = PlantedCorpus(5, 1500, &originals);
+  for (size_t i = 0; i < docs.size(); i += 37) {
+    docs[i].text += "\n\n" + std::string(200 << 10, 'x');
+  }
+  auto scanner = Scanner::Create(ParagraphOptions());
+  ASSERT_TRUE(scanner.ok()) << scanner.status();
+  Document doc;
+  size_t reused = 0;
+  for (const Document& d : docs) {
+    doc.id = d.id;
+    doc.text = d.text;
+    (*scanner)->Add(&doc);
+    EXPECT_LE(doc.text.capacity(), size_t{64} << 10);
+    if (doc.text.capacity() > 100) ++reused;
+  }
+  EXPECT_GT(reused, docs.size() / 2);
+  EXPECT_TRUE((*scanner)->Finish().ok());
+}
+
+// A scanner destroyed with a batch still being sketched waits for its
+// workers and stops them.
+TEST(PipelineTest, DestroyedWhileSketching) {
+  std::vector<std::string> originals;
+  const std::vector<Document> docs = PlantedCorpus(5, 1500, &originals);
+  for (int threads : {2, 3, 5}) {
+    for (size_t stop : {size_t{1}, size_t{300}, size_t{700}}) {
+      ScanOptions options;
+      options.threads = threads;
+      auto scanner = Scanner::Create(options);
+      ASSERT_TRUE(scanner.ok()) << scanner.status();
+      for (size_t i = 0; i < stop; ++i) (*scanner)->Add(docs[i]);
+    }
+  }
+}
+
 TEST(PipelineTest, SameReportForAnyMemoryLimit) {
   std::vector<std::string> originals;
   std::vector<Document> docs = PlantedCorpus(11, 4000, &originals);

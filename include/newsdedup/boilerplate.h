@@ -77,6 +77,17 @@ class BoilerplateRules {
   std::unique_ptr<Prefilter> prefilter_;
 };
 
+namespace internal {
+
+// For tests: the built-in rules as BuiltIn() adds them, and for each trailer
+// the bytes its match may end with before whitespace (it is tried only on
+// paragraphs that end with one of them).
+struct BuiltInRuleText {
+  std::string_view kind, name, regex, ends;
+};
+std::vector<BuiltInRuleText> BuiltInRuleTexts();
+
+}  // namespace internal
 }  // namespace newsdedup
 
 #endif  // NEWSDEDUP_BOILERPLATE_H_

@@ -44,6 +44,15 @@ class CaptionFinder {
   std::unique_ptr<Patterns> patterns_;
 };
 
+namespace internal {
+
+// For tests: the pattern of a photo credit closing a paragraph, and the
+// quick test Find runs before it, which must be true wherever the pattern
+// can match.
+extern const char kTrailingCreditPattern[];
+bool MayCloseCredit(std::string_view text);
+
+}  // namespace internal
 }  // namespace newsdedup
 
 #endif  // NEWSDEDUP_CAPTION_H_

@@ -152,8 +152,8 @@ class Scanner {
   // Finish() after the last one. Not thread-safe (one caller).
   void Add(Document doc);
   // The same for *doc, which is left holding an earlier document whose
-  // fields are empty but keep their memory (or a new one): a reader that
-  // reads the next record into it allocates less.
+  // fields are empty but keep their memory (up to 64 KiB; otherwise a new
+  // one): a reader that reads the next record into it allocates less.
   void Add(Document* doc);
 
   // Processes what is buffered (sketching, and the token sinks): after it

@@ -279,9 +279,9 @@ class ZstdSource : public ByteSource {
   absl::Status error_;  // kept for the calls after the bytes before it
 };
 
-// Reads another source ahead on a thread of its own: chunks of kAheadChunk
-// bytes, at most two of them waiting. Read copies out of the oldest; Lend
-// hands it out in place.
+// Reads another source ahead on a thread of its own: chunks of up to
+// kAheadChunk bytes (smaller at first), at most two of them waiting. Read
+// copies out of the oldest; Lend hands it out in place.
 class ReadAheadSource : public ByteSource {
  public:
   explicit ReadAheadSource(std::unique_ptr<ByteSource> source)

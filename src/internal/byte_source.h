@@ -26,9 +26,9 @@ class ByteSource {
   // From a regular file, a gzip or zstd stream fills every read (up to
   // what was asked); from a pipe it returns what one step decoded.
   // `read_ahead`: a gzip or zstd stream from a regular file is decompressed
-  // on a thread of its own, up to two chunks of 4 MB ahead of the caller,
-  // so that its runs of decoding overlap the caller's work instead of
-  // stalling it. For callers with a core to spare.
+  // on a thread of its own, up to two chunks ahead of the caller (of 4 MB,
+  // smaller at first), so that its runs of decoding overlap the caller's
+  // work instead of stalling it. For callers with a core to spare.
   static absl::StatusOr<std::unique_ptr<ByteSource>> Open(
       const std::string& path, bool read_ahead = false);
   virtual ~ByteSource() = default;
