@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "internal/spaces.h"
 
 namespace newsdedup {
 
@@ -293,19 +294,12 @@ std::vector<BoilerplateMatch> BoilerplateRules::MatchAll(
   while (tail < paragraph.size() &&
          (static_cast<unsigned char>(paragraph[tail]) & 0xC0) == 0x80)
     ++tail;
-  // The paragraph's last byte before whitespace (RE2's \s); 0: none.
-  size_t last = paragraph.size();
-  while (last > 0 &&
-         (paragraph[last - 1] == ' ' || paragraph[last - 1] == '\n' ||
-          paragraph[last - 1] == '\t' || paragraph[last - 1] == '\r' ||
-          paragraph[last - 1] == '\f')) {
-    --last;
-  }
-  const char last_byte = last > 0 ? paragraph[last - 1] : '\0';
+  // The paragraph's last byte before whitespace (RE2's \s).
+  const std::string_view body = internal::StripRe2SpacesRight(paragraph);
   for (size_t i : prefilter->trailer_rules) {
     const Rule& rule = *rules_[i];
     if (!rule.ends.empty() &&
-        (last == 0 || rule.ends.find(last_byte) == std::string::npos)) {
+        (body.empty() || rule.ends.find(body.back()) == std::string::npos)) {
       continue;
     }
     re2::StringPiece match;

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "internal/spaces.h"
 
 namespace newsdedup {
 namespace {
@@ -125,10 +126,6 @@ bool MayOpenCredit(std::string_view text) {
   return (d >= 'A' && d <= 'Z') || d == '\'' || d == '.' || d == '-';
 }
 
-bool IsRe2Space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-}
-
 bool StartsWithAny(std::string_view s,
                    std::initializer_list<std::string_view> prefixes) {
   for (std::string_view p : prefixes) {
@@ -167,9 +164,7 @@ const char kTrailingCreditPattern[] =
 //   newlines, then at most one more '/' and name: the agency's '/' is the
 //   text's last or next-to-last, and no '.' follows the last.
 bool MayCloseCredit(std::string_view text) {
-  size_t end = text.size();
-  while (end > 0 && IsRe2Space(text[end - 1])) --end;
-  const std::string_view body = text.substr(0, end);
+  const std::string_view body = StripRe2SpacesRight(text);
   if (body.empty()) return false;
   if (body.back() == ')') {
     const void* open = memrchr(body.data(), '(', body.size());
@@ -191,10 +186,10 @@ bool MayCloseCredit(std::string_view text) {
   }
   const char* slash = last;
   for (int k = 0; k < 2 && slash != nullptr; ++k) {
-    size_t j = static_cast<size_t>(slash - body.data());
-    while (j > 0 && IsRe2Space(body[j - 1])) --j;
-    if (EndsWithAny(body.substr(0, j), {"REUTERS", "AFP PHOTO", "EPA",
-                                        "EPA-EFE", "XINHUA", "ANADOLU"})) {
+    const std::string_view before = StripRe2SpacesRight(
+        body.substr(0, static_cast<size_t>(slash - body.data())));
+    if (EndsWithAny(before, {"REUTERS", "AFP PHOTO", "EPA", "EPA-EFE", "XINHUA",
+                             "ANADOLU"})) {
       return true;
     }
     slash = static_cast<const char*>(

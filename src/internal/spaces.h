@@ -5,6 +5,7 @@
 #define NEWSDEDUP_INTERNAL_SPACES_H_
 
 #include <cstddef>
+#include <string_view>
 
 namespace newsdedup::internal {
 
@@ -47,6 +48,19 @@ void TrimSpaces(const unsigned char* p, Index* begin, Index* end) {
       break;
     }
   }
+}
+
+// RE2's \s: [\t\n\f\r ] (not \v). The patterns' quick tests strip what a
+// pattern's closing `\s*$` would take.
+inline bool IsRe2Space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+// `text` without the RE2 whitespace at its end.
+inline std::string_view StripRe2SpacesRight(std::string_view text) {
+  size_t end = text.size();
+  while (end > 0 && IsRe2Space(text[end - 1])) --end;
+  return text.substr(0, end);
 }
 
 }  // namespace newsdedup::internal
