@@ -98,8 +98,11 @@ namespace {
 constexpr uint32_t kNone = 0xFFFFFFFFu;
 constexpr size_t kBatchDocuments = 256;
 constexpr size_t kBatchBytes = size_t{16} << 20;
-// The most string memory a matched document keeps to be read into again.
+// The most string memory a matched document keeps to be read into again,
+// and the most all of them keep together (batches are matched in bursts of
+// a few while the reader adds one document at a time).
 constexpr size_t kRecycledBytes = size_t{64} << 10;
+constexpr size_t kSpentBytes = size_t{16} << 20;
 // The most memory a sketching thread's scratch vector keeps between jobs.
 constexpr size_t kScratchKeptBytes = size_t{4} << 20;
 // Candidates taken from one LSH bucket per paragraph (the latest before it,
@@ -166,6 +169,10 @@ struct Batch {
   std::vector<DocumentSketch> sketches;
   size_t bytes = 0;
   uint32_t first_ordinal = 0;  // input position of docs[0]
+  // Once posted (under the scanner's pool_mu_): documents taken by a
+  // sketching thread, and documents sketched.
+  size_t claimed = 0;
+  size_t sketched = 0;
 };
 
 // What is kept per unit after matching.
@@ -349,23 +356,28 @@ class Scanner::Impl {
   }
 
   ~Impl() {
-    JoinInFlight();
     {
-      std::lock_guard<std::mutex> lock(pool_mu_);
+      // Nothing more is taken; the documents being sketched are finished
+      // (they write into the batches) before the workers go.
+      std::unique_lock<std::mutex> lock(pool_mu_);
+      for (std::unique_ptr<Batch>& b : posted_) b->claimed = b->docs.size();
+      progress_.wait(lock, [this] { return in_progress_ == 0; });
       stopping_ = true;
     }
-    job_posted_.notify_all();
+    work_posted_.notify_all();
     for (std::thread& t : pool_) t.join();
   }
 
   void Add(Document doc) {
-    Batch& batch = batches_[filling_];
+    if (filling_ == nullptr) filling_ = TakeBatch();
+    Batch& batch = *filling_;
     if (batch.docs.empty()) batch.first_ordinal = added_;
     ++added_;
     batch.bytes += doc.text.size() + doc.title.size();
     batch.docs.push_back(std::move(doc));
     if (batch.docs.size() >= kBatchDocuments || batch.bytes >= kBatchBytes) {
-      ProcessBatch(/*last=*/false);
+      Post();
+      MatchSketched(/*all=*/false);
     }
   }
 
@@ -378,16 +390,21 @@ class Scanner::Impl {
     } else {
       *doc = std::move(spent_.back());
       spent_.pop_back();
+      spent_bytes_ -= StringBytes(*doc);
     }
   }
 
   // Sketches and settles what is buffered; with nothing buffered (after an
   // earlier Flush) it does nothing.
-  void Flush() { ProcessBatch(/*last=*/true); }
+  void Flush() {
+    if (filling_ != nullptr && !filling_->docs.empty()) Post();
+    MatchSketched(/*all=*/true);
+  }
 
   absl::Status Finish() {
     Flush();
     std::vector<Document>().swap(spent_);
+    spent_bytes_ = 0;
     if (!status_.ok()) return status_;
     // Headlines and paragraphs touch different units: with threads to
     // spare, they are matched side by side.
@@ -676,27 +693,43 @@ class Scanner::Impl {
                      });
   }
 
-  // Sketching a batch: the workers (threads - 1 of them, started with the
-  // first batch and kept to the end, each with its own scratch) and, when it
-  // waits, the matching thread take documents from a shared counter; each
+  // Sketching: filled batches are posted to a queue, in input order, and
+  // sketched a document at a time by the workers (threads - 1 of them,
+  // started with the first batch and kept to the end, each with its own
+  // scratch) and by the matching thread when the queue is full; each
   // document's sketch lands in its own slot, so who sketched what does not
-  // matter.
-  struct SketchJob {
-    Batch* batch = nullptr;
-    std::atomic<size_t> next{0};
-  };
+  // matter. Batches are matched in input order as their sketching ends, so
+  // the output does not depend on the thread count. The reading thread goes
+  // on reading while up to kPostedBatches batches wait: the workers do not
+  // run dry at the end of a batch, and the matching thread does not wait
+  // for the last document of one while others are still to be sketched.
+  // With one thread each batch is sketched and matched in turn.
+  static constexpr size_t kPostedBatches = 4;
 
-  // `shard`: 0 for the calling (matching) thread, 1.. for the workers.
-  void SketchSome(SketchJob* job, int shard) {
-    Batch* batch = job->batch;
-    const size_t n = batch->docs.size();
-    Scratch& scratch = scratches_[static_cast<size_t>(shard)];
-    for (size_t i = job->next.fetch_add(1); i < n; i = job->next.fetch_add(1)) {
-      SketchDocument(batch->docs[i], &scratch, &batch->sketches[i]);
-      if (sharded_sink_) {
-        sharded_sink_(shard, batch->first_ordinal + static_cast<uint32_t>(i),
-                      scratch.tokens);
+  // The first posted document not yet taken, oldest batch first; false
+  // when there is none. Under pool_mu_.
+  bool Claim(Batch** batch, size_t* index) {
+    for (const std::unique_ptr<Batch>& b : posted_) {
+      if (b->claimed < b->docs.size()) {
+        *batch = b.get();
+        *index = b->claimed++;
+        ++in_progress_;
+        return true;
       }
+    }
+    return false;
+  }
+
+  // Sketches a claimed document; `lock` (on pool_mu_) is released meanwhile.
+  // `shard`: 0 for the matching thread, 1.. for the workers.
+  void SketchClaimed(Batch* batch, size_t i, int shard,
+                     std::unique_lock<std::mutex>* lock) {
+    lock->unlock();
+    Scratch& scratch = scratches_[static_cast<size_t>(shard)];
+    SketchDocument(batch->docs[i], &scratch, &batch->sketches[i]);
+    if (sharded_sink_) {
+      sharded_sink_(shard, batch->first_ordinal + static_cast<uint32_t>(i),
+                    scratch.tokens);
     }
     // The scratch lives as long as the scanner: what a very long record
     // made it grow to is given back.
@@ -704,6 +737,11 @@ class Scanner::Impl {
     ReleaseIfLarge(&scratch.title_tokens);
     ReleaseIfLarge(&scratch.shingles);
     ReleaseIfLarge(&scratch.word_hashes);
+    lock->lock();
+    --in_progress_;
+    if (++batch->sketched == batch->docs.size() || in_progress_ == 0) {
+      progress_.notify_all();
+    }
   }
 
   template <typename T>
@@ -712,55 +750,79 @@ class Scanner::Impl {
       std::vector<T>().swap(*v);
   }
 
-  // A worker: sketches its share of every job posted, until the scanner
-  // goes away.
+  // A worker: sketches posted documents until the scanner goes away.
   void Work(int shard) {
-    uint64_t seen = 0;
+    std::unique_lock<std::mutex> lock(pool_mu_);
     while (true) {
-      {
-        std::unique_lock<std::mutex> lock(pool_mu_);
-        job_posted_.wait(lock, [&] { return stopping_ || posted_ != seen; });
-        if (stopping_) return;
-        seen = posted_;
-      }
-      SketchSome(&job_, shard);
-      std::lock_guard<std::mutex> lock(pool_mu_);
-      if (--working_ == 0) job_done_.notify_one();
+      Batch* batch = nullptr;
+      size_t i = 0;
+      work_posted_.wait(lock, [&] { return stopping_ || Claim(&batch, &i); });
+      if (stopping_) return;
+      SketchClaimed(batch, i, shard, &lock);
     }
   }
 
-  void StartSketch(Batch* batch, int workers) {
+  // An empty batch to fill: a matched one, or a new one.
+  std::unique_ptr<Batch> TakeBatch() {
+    if (spare_batches_.empty()) return std::make_unique<Batch>();
+    std::unique_ptr<Batch> b = std::move(spare_batches_.back());
+    spare_batches_.pop_back();
+    return b;
+  }
+
+  // Queues the batch being filled for sketching.
+  void Post() {
+    Batch* batch = filling_.get();
     if (batch->sketches.size() < batch->docs.size()) {
       batch->sketches.resize(batch->docs.size());
     }
-    job_.batch = batch;
-    job_.next.store(0);
-    if (workers <= 0) return;
-    if (pool_.empty()) {
+    batch->claimed = batch->sketched = 0;
+    const int workers = options_.threads - 1;
+    if (workers > 0 && pool_.empty()) {
       for (int w = 0; w < workers; ++w) {
         pool_.emplace_back([this, w]() { Work(w + 1); });
       }
     }
     {
       std::lock_guard<std::mutex> lock(pool_mu_);
-      ++posted_;
-      working_ = static_cast<int>(pool_.size());
+      posted_.push_back(std::move(filling_));
     }
-    job_posted_.notify_all();
+    if (workers > 0) work_posted_.notify_all();
   }
 
-  // Helps the running job to its end and waits for its workers.
-  void FinishSketch() {
-    if (job_.batch == nullptr) return;
-    SketchSome(&job_, 0);
-    if (!pool_.empty()) {
-      std::unique_lock<std::mutex> lock(pool_mu_);
-      job_done_.wait(lock, [this] { return working_ == 0; });
+  // Matches the posted batches whose sketching is done, in input order.
+  // `all`: every posted batch, sketching what is left; otherwise only
+  // while kPostedBatches or more wait (the caller then reads on), helping
+  // to sketch the oldest instead of waiting where the workers are behind.
+  void MatchSketched(bool all) {
+    std::unique_lock<std::mutex> lock(pool_mu_);
+    while (!posted_.empty()) {
+      Batch* front = posted_.front().get();
+      if (front->sketched == front->docs.size()) {
+        std::unique_ptr<Batch> done = std::move(posted_.front());
+        posted_.pop_front();
+        lock.unlock();
+        MatchBatch(done.get());
+        lock.lock();
+        spare_batches_.push_back(std::move(done));
+        continue;
+      }
+      if (!all && !pool_.empty() && posted_.size() < kPostedBatches) break;
+      Batch* batch = nullptr;
+      size_t i = 0;
+      if (Claim(&batch, &i)) {
+        SketchClaimed(batch, i, 0, &lock);
+      } else {
+        progress_.wait(
+            lock, [front] { return front->sketched == front->docs.size(); });
+      }
     }
-    job_.batch = nullptr;
   }
 
-  void JoinInFlight() { FinishSketch(); }
+  static size_t StringBytes(const Document& doc) {
+    return doc.id.capacity() + doc.site.capacity() + doc.title.capacity() +
+           doc.text.capacity() + doc.source.capacity() + doc.raw.capacity();
+  }
 
   void MatchBatch(Batch* batch) {
     for (size_t i = 0; i < batch->docs.size(); ++i) {
@@ -771,12 +833,12 @@ class Scanner::Impl {
     // them. Only small ones: a few long records would otherwise keep their
     // size in every buffer they pass through.
     for (Document& doc : batch->docs) {
-      if (!recycling_ || spent_.size() >= kBatchDocuments) break;
-      if (doc.id.capacity() + doc.site.capacity() + doc.title.capacity() +
-              doc.text.capacity() + doc.source.capacity() + doc.raw.capacity() >
-          kRecycledBytes) {
+      if (!recycling_) break;
+      const size_t bytes = StringBytes(doc);
+      if (bytes > kRecycledBytes || spent_bytes_ + bytes > kSpentBytes) {
         continue;
       }
+      spent_bytes_ += bytes;
       doc.id.clear();
       doc.site.clear();
       doc.title.clear();
@@ -789,30 +851,12 @@ class Scanner::Impl {
     }
     batch->docs.clear();
     batch->bytes = 0;
-  }
-
-  // A pipeline over two batches. threads - 1 workers sketch batch k + 1
-  // while this thread matches batch k and the caller reads batch k + 2;
-  // when batch k + 2 is full, this thread helps finish sketching k + 1
-  // before matching it. Matching stays sequential, in input order, so the
-  // output does not depend on the thread count. With one thread each batch
-  // is sketched and matched in turn.
-  void ProcessBatch(bool last) {
-    Batch& filled = batches_[filling_];
-    Batch& previous = batches_[1 - filling_];
-    FinishSketch();  // `previous` is sketched now
-    if (last || options_.threads <= 1) {
-      if (!previous.docs.empty()) MatchBatch(&previous);
-      if (!filled.docs.empty()) {
-        StartSketch(&filled, options_.threads - 1);
-        FinishSketch();
-        MatchBatch(&filled);
-      }
-      return;
+    // The sketches stay for the batch's next use, but not what a very long
+    // record made them grow to.
+    for (DocumentSketch& sketch : batch->sketches) {
+      ReleaseIfLarge(&sketch.shingles);
+      ReleaseIfLarge(&sketch.band_keys);
     }
-    StartSketch(&filled, options_.threads - 1);
-    if (!previous.docs.empty()) MatchBatch(&previous);
-    filling_ = 1 - filling_;  // `previous` is empty: fill it next
   }
 
   // ---- Sequential stage, in input order. ----
@@ -1325,21 +1369,22 @@ class Scanner::Impl {
   internal::NearMatcher near_;
   absl::Status status_;             // the first error of near_.Add
   std::vector<Patterns> patterns_;  // per sketching thread (shard)
-  // Two batches: one filled by Add() while the other is sketched.
-  Batch batches_[2];
-  int filling_ = 0;
-  std::vector<Document> spent_;  // matched, emptied, for Add to hand back
-  bool recycling_ = false;       // Add(Document*) was called
-  SketchJob job_;
+  std::unique_ptr<Batch> filling_;  // by Add(); null before the first
+  std::vector<std::unique_ptr<Batch>> spare_batches_;  // matched, emptied
+  std::vector<Document> spent_;     // matched, emptied, for Add to hand back
+  size_t spent_bytes_ = 0;          // their string capacity
+  bool recycling_ = false;          // Add(Document*) was called
   std::vector<Scratch> scratches_;  // per sketching thread (shard)
-  // The sketching workers and their hand-over: a job is posted with
-  // `working_` set to their number, and done when it is back at 0.
+  // The sketching workers and their hand-over, under pool_mu_: the batches
+  // posted and not yet matched, in input order, and the number of documents
+  // being sketched.
   std::vector<std::thread> pool_;
   std::mutex pool_mu_;
-  std::condition_variable job_posted_;
-  std::condition_variable job_done_;
-  uint64_t posted_ = 0;  // jobs posted so far
-  int working_ = 0;      // workers not yet through the posted job
+  std::condition_variable work_posted_;  // a batch is posted, or stopping_
+  std::condition_variable progress_;     // a batch is sketched, or none is
+                                         // being sketched
+  std::deque<std::unique_ptr<Batch>> posted_;
+  size_t in_progress_ = 0;
   bool stopping_ = false;
 
   std::vector<std::string> doc_ids_;

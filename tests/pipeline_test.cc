@@ -307,10 +307,12 @@ TEST(PipelineTest, SameReportForAnyThreadCount) {
 // Add(Document*) hands back matched documents, emptied but with their
 // memory, for the next record to be read into; the report is the same.
 // Only small ones come back: a long record's memory is not kept in the
-// buffers it would otherwise pass through.
+// buffers it would otherwise pass through. (Enough documents that most
+// are added after the first batches, up to five of them in flight, are
+// matched.)
 TEST(PipelineTest, DocumentsHandedBackAreEmptyAndReportIsTheSame) {
   std::vector<std::string> originals;
-  std::vector<Document> docs = PlantedCorpus(5, 1500, &originals);
+  std::vector<Document> docs = PlantedCorpus(5, 4000, &originals);
   for (size_t i = 0; i < docs.size(); i += 37) {
     docs[i].text += "\n\n" + std::string(200 << 10, 'x');
   }
