@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <zlib.h>
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_getFrameHeader
 #include <zstd.h>
 
 #include <algorithm>
@@ -424,6 +425,124 @@ TEST(ReaderTest, LinesAcrossBlocksInEveryEncoding) {
       EXPECT_EQ(r.docs[4].line, 6u);
     }
   }
+}
+
+// One zstd frame of `text`: its window 2^window_log, and its content size
+// in the header or not (then a decoder cannot size its buffer by it).
+std::string ZstdFrame(const std::string& text, int level, int window_log,
+                      bool content_size) {
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, window_log);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, content_size ? 1 : 0);
+  if (content_size) ZSTD_CCtx_setPledgedSrcSize(cctx, text.size());
+  std::string out(ZSTD_compressBound(text.size()) + 1024, '\0');
+  ZSTD_inBuffer in{text.data(), text.size(), 0};
+  ZSTD_outBuffer o{out.data(), out.size(), 0};
+  // Fed in pieces, then ended with nothing left: the size stays unknown
+  // unless pledged.
+  while (in.pos < in.size) {
+    ZSTD_inBuffer piece{text.data(), std::min(in.size, in.pos + (1 << 20)),
+                        in.pos};
+    EXPECT_FALSE(
+        ZSTD_isError(ZSTD_compressStream2(cctx, &o, &piece, ZSTD_e_continue)));
+    in.pos = piece.pos;
+  }
+  size_t left;
+  do {
+    left = ZSTD_compressStream2(cctx, &o, &in, ZSTD_e_end);
+    EXPECT_FALSE(ZSTD_isError(left));
+  } while (left != 0 && !ZSTD_isError(left));
+  ZSTD_freeCCtx(cctx);
+  out.resize(o.pos);
+  return out;
+}
+
+// A skippable frame (ignored by decoders) holding `payload`.
+std::string SkippableFrame(const std::string& payload) {
+  std::string frame = {'\x53', '\x2A', '\x4D', '\x18'};
+  const uint32_t n = static_cast<uint32_t>(payload.size());
+  for (int i = 0; i < 4; ++i) frame.push_back(static_cast<char>(n >> (8 * i)));
+  return frame + payload;
+}
+
+// zstd is decoded block by block into a ring it lends to the line reader:
+// every kind of frame reads whole, with and without the read-ahead thread,
+// whether its window sets the ring's size or its content size does, through
+// the ring's end many times, and with frames that need a larger ring after
+// a smaller one.
+TEST(ReaderTest, ZstdFramesOfEveryKindReadWhole) {
+  std::vector<std::string> texts;
+  std::string parts[3];
+  // Records of 1 byte to about 9 KB, so that lines end anywhere against
+  // blocks and the ring's end; 40 MB in the middle frame.
+  const size_t sizes[3] = {size_t{3} << 20, size_t{40} << 20, size_t{5} << 20};
+  for (int p = 0; p < 3; ++p) {
+    while (parts[p].size() < sizes[p]) {
+      const size_t i = texts.size();
+      std::string text = std::to_string(i) + " " +
+                         std::string(i * 7919 % 9001 + 1, 'a' + i % 26);
+      parts[p] += "{\"id\": \"r" + std::to_string(i) + "\", \"text\": \"" +
+                  text + "\"}\n";
+      texts.push_back(std::move(text));
+    }
+  }
+  const std::string frames[3] = {
+      ZstdFrame(parts[0], 1, 17, /*content_size=*/true),
+      ZstdFrame(parts[1], 1, 19, /*content_size=*/false),
+      ZstdFrame(parts[2], 3, 23, /*content_size=*/true)};
+  for (const std::string& frame : frames) {
+    ZSTD_frameHeader header;
+    ASSERT_EQ(ZSTD_getFrameHeader(&header, frame.data(), frame.size()), 0u);
+  }
+  ZSTD_frameHeader middle;
+  ZSTD_getFrameHeader(&middle, frames[1].data(), frames[1].size());
+  EXPECT_EQ(middle.frameContentSize, ZSTD_CONTENTSIZE_UNKNOWN);
+  EXPECT_EQ(middle.windowSize, uint64_t{1} << 19);
+  // A skippable frame first (as pzstd writes them) and between frames.
+  const std::string path = TempPath("frames.jsonl.zst");
+  WriteFile(path, SkippableFrame("first") + frames[0] + SkippableFrame("") +
+                      frames[1] + frames[2] + SkippableFrame("last"));
+  for (const bool read_ahead : {false, true}) {
+    SCOPED_TRACE(testing::Message() << "read ahead " << read_ahead);
+    ReaderOptions options;
+    options.read_ahead = read_ahead;
+    ReadResult r = ReadAll({path}, options);
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.malformed, 0u);
+    EXPECT_EQ(r.bytes, parts[0].size() + parts[1].size() + parts[2].size());
+    ASSERT_EQ(r.docs.size(), texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) {
+      ASSERT_EQ(r.docs[i].text, texts[i]) << i;
+    }
+  }
+  std::remove(path.c_str());
+}
+
+// A frame whose window is over zstd's default limit (128 MB) is refused as
+// zstd -d refuses it, after the frames before it.
+TEST(ReaderTest, ZstdWindowOverTheLimitIsReported) {
+  const std::string first = "{\"id\": \"a\", \"text\": \"one\"}\n";
+  const std::string frame =
+      ZstdFrame("{\"id\": \"b\", \"text\": \"two\"}\n", 3, 28, false);
+  ZSTD_frameHeader header;
+  ASSERT_EQ(ZSTD_getFrameHeader(&header, frame.data(), frame.size()), 0u);
+  ASSERT_EQ(header.windowSize, uint64_t{1} << 28);
+  const std::string path = TempPath("wide.jsonl.zst");
+  WriteFile(path, ZstdFrame(first, 3, 17, true) + frame);
+  for (const bool read_ahead : {false, true}) {
+    ReaderOptions options;
+    options.read_ahead = read_ahead;
+    ReadResult r = ReadAll({path}, options);
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    ASSERT_EQ(r.docs.size(), 1u);
+    EXPECT_EQ(r.docs[0].id, "a");
+    EXPECT_EQ(r.malformed, 1u);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_NE(r.errors[0].find("too much memory"), std::string::npos)
+        << r.errors[0];
+  }
+  std::remove(path.c_str());
 }
 
 TEST(ReaderTest, LastLineWithoutNewlineAndCrlf) {

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -25,10 +27,10 @@ namespace {
 constexpr size_t kChunk = 1 << 18;
 // The most a line reader asks of its source at once. Reads grow from kChunk
 // while the source fills them. A decompressor run this long keeps its
-// window (8 MB for zstd's default levels) in cache across the run: decoding
-// in 128 KB steps between batches of tokenizing and sketching, which evict
-// it, made decompression twice its own cost (bench/README.md, "Reading in
-// long runs").
+// window in cache across the run: decoding in 128 KB steps between batches
+// of tokenizing and sketching, which evict it, made decompression twice its
+// own cost (bench/README.md, "Reading in long runs"; zstd decodes runs of
+// its ring's size, kRingAhead, the same way).
 constexpr size_t kMaxFill = size_t{16} << 20;
 // The read-ahead's chunks (at most four in memory: two waiting, the one
 // being read and the one being decoded): its thread decodes one in a run,
@@ -183,100 +185,343 @@ class GzipSource : public ByteSource {
   absl::Status error_;  // kept for the calls after the bytes before it
 };
 
-class ZstdSource : public ByteSource {
+// zstd, decoded block by block (zstd's buffer-less API) into a ring that is
+// also the memory lent to the caller: the window zstd copies its matches
+// from is the text itself, with no buffer of zstd's own to decode into and
+// copy out of. The ring holds the frame's window, room for two blocks, and
+// kRingAhead bytes decoded ahead of the caller; a block is only decoded
+// into bytes that are out of the window and that the caller has given back
+// (by its next Lend).
+//
+// `threaded`: blocks are decoded on a thread of its own while there is
+// room, and Lend hands out what is decoded (kLendMax at most, so that
+// bytes come back to the ring often). Otherwise Lend decodes once it has
+// handed out everything: as much as the ring has room for (`fill`, a
+// regular file: a long run keeps the window in cache) or up to the first
+// block with bytes in it (a pipe: records arrive as they come).
+//
+// A corrupt or truncated stream: the blocks before the damage are handed
+// out, then the error, by every call after; what comes out therefore
+// depends neither on the thread nor on how the caller reads.
+class ZstdRingSource : public ByteSource {
  public:
-  ZstdSource(std::unique_ptr<FdReader> in, bool fill)
-      : in_(std::move(in)),
-        input_(ZSTD_DStreamInSize(), '\0'),
-        staged_(ZSTD_DStreamOutSize(), '\0'),
-        fill_(fill) {
-    stream_ = ZSTD_createDStream();
-    ZSTD_initDStream(stream_);
+  ZstdRingSource(std::unique_ptr<FdReader> in, bool fill, bool threaded)
+      : in_(std::move(in)), fill_(fill), input_(kInputBytes) {
+    dctx_ = ZSTD_createDCtx();
+    if (threaded) thread_ = std::thread([this] { Produce(); });
   }
-  ~ZstdSource() override { ZSTD_freeDStream(stream_); }
+
+  ~ZstdRingSource() override {
+    if (thread_.joinable()) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        stop_ = true;
+      }
+      space_.notify_all();
+      thread_.join();
+    }
+    ZSTD_freeDCtx(dctx_);
+  }
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    size_t done = 0;
-    while (done < n) {
-      if (staged_pos_ < staged_size_) {
-        const size_t k = std::min(n - done, staged_size_ - staged_pos_);
-        std::memcpy(buf + done, staged_.data() + staged_pos_, k);
-        staged_pos_ += k;
-        done += k;
-        continue;
-      }
-      if (done > 0 && !fill_) break;
-      if (n - done >= staged_.size()) {
-        // Room for a whole piece: decoded in place, by the same calls as
-        // through staged_.
-        const size_t got = Decode(buf + done);
-        if (got == 0) break;  // the end, or an error
-        done += got;
-      } else {
-        staged_pos_ = 0;
-        staged_size_ = Decode(staged_.data());
-        if (staged_size_ == 0) break;
+    if (unread_.empty()) {
+      absl::StatusOr<std::string_view> got = Lend();
+      if (!got.ok()) return got.status();
+      unread_ = *got;
+    }
+    const size_t k = std::min(n, unread_.size());
+    std::memcpy(buf, unread_.data(), k);
+    unread_.remove_prefix(k);
+    return k;
+  }
+
+  bool lends() const override { return true; }
+
+  absl::StatusOr<std::string_view> Lend() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    released_ = read_;  // what was lent before is given back
+    if (thread_.joinable()) {
+      space_.notify_one();
+      ready_.wait(lock, [this] { return Unread() || Over(); });
+    } else if (!Unread()) {
+      while (!Over() && CanStep() && (fill_ || !Unread())) {
+        lock.unlock();
+        Step();
+        lock.lock();
       }
     }
-    if (done == 0 && !error_.ok()) return error_;
-    return done;
+    if (!Unread()) {
+      if (!error_.ok()) return error_;
+      return std::string_view();
+    }
+    // From past a ring end skipped, up to the next one.
+    if (!skips_.empty() && skips_.front().first == read_) {
+      read_ = skips_.front().second;
+      skips_.pop_front();
+    }
+    uint64_t end = written_;
+    if (!skips_.empty() && skips_.front().first < end) {
+      end = skips_.front().first;
+    }
+    if (thread_.joinable()) end = std::min<uint64_t>(end, read_ + kLendMax);
+    const std::string_view lent(ring_.get() + read_ % capacity_,
+                                static_cast<size_t>(end - read_));
+    read_ = end;
+    return lent;
   }
 
  private:
-  // Decodes the next piece into dst (room for staged_.size() bytes) and
-  // returns its size: 0 at the end or on an error, which is kept in error_.
-  // zstd's output comes in pieces of a fixed size, whether decoded in place
-  // or staged: a corrupt block loses what its piece decoded, and this way
-  // that does not depend on how the caller cut its reads (nor on the thread
-  // count).
-  size_t Decode(char* dst) {
-    if (!error_.ok() || ended_) return 0;
-    ZSTD_outBuffer out{dst, staged_.size(), 0};
-    while (out.pos == 0) {
-      if (in_pos_ == in_size_) {
-        auto got = in_->Read(input_.data(), input_.size());
-        if (!got.ok()) {
-          error_ = got.status();
-          return 0;
-        }
-        if (*got == 0) {
-          if (frame_open_) {
-            error_ = absl::DataLossError(absl::StrCat(
-                in_->path(), ": truncated zstd stream (unexpected end)"));
-          } else {
-            ended_ = true;
-          }
-          return 0;
-        }
-        in_size_ = *got;
-        in_pos_ = 0;
-      }
-      ZSTD_inBuffer in{input_.data(), in_size_, in_pos_};
-      const size_t rc = ZSTD_decompressStream(stream_, &out, &in);
-      in_pos_ = in.pos;
-      if (ZSTD_isError(rc)) {
-        error_ = absl::DataLossError(absl::StrCat(
-            in_->path(), ": corrupt zstd stream: ", ZSTD_getErrorName(rc)));
-        return 0;
-      }
-      // rc == 0: a frame ended exactly here; anything else: mid-frame.
-      frame_open_ = rc != 0;
+  static constexpr size_t kInputBytes = size_t{1} << 20;
+  // Bytes decoded ahead of the caller, beyond the window.
+  static constexpr uint64_t kRingAhead = uint64_t{16} << 20;
+  // The most one threaded Lend hands out: bytes lent come back to the ring
+  // only at the next call.
+  static constexpr uint64_t kLendMax = uint64_t{4} << 20;
+  // Room asked for beyond a block's largest size (zstd's wild copies).
+  static constexpr uint64_t kMargin = 64;
+
+  enum class Next : uint8_t {
+    kHeader,   // the next frame's header, or the end
+    kNewRing,  // a ring for a frame's window, once the old one is read
+    kBlocks,   // the frame's blocks
+  };
+
+  // Under mu_.
+  bool Unread() const {
+    const uint64_t from = !skips_.empty() && skips_.front().first == read_
+                              ? skips_.front().second
+                              : read_;
+    return from < written_;
+  }
+  bool Over() const { return ended_ || stop_ || !error_.ok(); }
+
+  // Under mu_: virtual position v is ring byte v % capacity_ (a ring end
+  // skipped counts as written). The bytes that must stay: the window
+  // behind the write position, and what the caller has not given back.
+  uint64_t Keep() const {
+    return std::min(released_, written_ > window_ ? written_ - window_ : 0);
+  }
+  uint64_t RingEnd() const { return (written_ / capacity_ + 1) * capacity_; }
+  // Writable bytes at the write position.
+  uint64_t Room() const {
+    return std::min(RingEnd(), Keep() + capacity_) - written_;
+  }
+  // Whether the decoding side can take its next step now.
+  bool CanStep() const {
+    switch (next_) {
+      case Next::kHeader:
+        return true;
+      case Next::kNewRing:
+        return released_ == written_;
+      case Next::kBlocks:
+        if (block_max_ == 0) return true;  // a skippable frame
+        const uint64_t need = block_max_ + kMargin;
+        if (Room() >= need) return true;
+        // The ring's end is too close for a block: decoding goes on from
+        // its start, once those bytes are free.
+        return RingEnd() - written_ < need &&
+               RingEnd() + need <= Keep() + capacity_;
     }
-    return out.pos;
+    return false;
+  }
+
+  // The decoding side's state, set by Step only.
+  void Fail(absl::Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (error_.ok()) error_ = std::move(status);
+    ready_.notify_one();
+  }
+  absl::Status Corrupt(const char* what) const {
+    return absl::DataLossError(
+        absl::StrCat(in_->path(), ": corrupt zstd stream: ", what));
+  }
+  absl::Status Truncated() const {
+    return absl::DataLossError(
+        absl::StrCat(in_->path(), ": truncated zstd stream (unexpected end)"));
+  }
+
+  // Makes `n` compressed bytes readable at input_[in_pos_] if the file has
+  // them; false (fewer there) at its end. A read error is kept in *error.
+  bool Need(size_t n, absl::Status* error) {
+    if (in_size_ - in_pos_ >= n) return true;
+    if (in_eof_) return false;
+    std::memmove(input_.data(), input_.data() + in_pos_, in_size_ - in_pos_);
+    in_size_ -= in_pos_;
+    in_pos_ = 0;
+    if (input_.size() < n) input_.resize(n);
+    while (in_size_ < n) {
+      absl::StatusOr<size_t> got =
+          in_->Read(input_.data() + in_size_, input_.size() - in_size_);
+      if (!got.ok()) {
+        *error = got.status();
+        return false;
+      }
+      if (*got == 0) {
+        in_eof_ = true;
+        return false;
+      }
+      in_size_ += *got;
+    }
+    return true;
+  }
+
+  // One step of decoding, when CanStep(): a frame's header, its ring, or
+  // one call of the buffer-less decoder. Called without mu_, by one thread
+  // only (the decoding thread, or Lend's caller).
+  void Step() {
+    switch (next_) {
+      case Next::kHeader:
+        Header();
+        return;
+      case Next::kNewRing: {
+        std::lock_guard<std::mutex> lock(mu_);
+        ring_.reset(new char[pending_capacity_]);  // touched as written
+        capacity_ = pending_capacity_;
+        read_ = released_ = written_ = 0;
+        skips_.clear();
+        window_ = pending_window_;
+        next_ = Next::kBlocks;
+        return;
+      }
+      case Next::kBlocks:
+        Block();
+        return;
+    }
+  }
+
+  void Header() {
+    absl::Status error;
+    size_t want = ZSTD_FRAMEHEADERSIZE_PREFIX(ZSTD_f_zstd1);
+    ZSTD_frameHeader header;
+    while (true) {
+      const bool have = Need(want, &error);
+      if (!error.ok()) return Fail(std::move(error));
+      const size_t avail = in_size_ - in_pos_;
+      if (avail == 0) {
+        std::lock_guard<std::mutex> lock(mu_);
+        ended_ = true;  // between frames: the end of the stream
+        ready_.notify_one();
+        return;
+      }
+      const size_t rc = ZSTD_getFrameHeader(&header, input_.data() + in_pos_,
+                                            std::min(avail, want));
+      if (ZSTD_isError(rc)) return Fail(Corrupt(ZSTD_getErrorName(rc)));
+      if (rc == 0) break;
+      if (!have && rc > avail) return Fail(Truncated());
+      want = rc;
+    }
+    const size_t rc = ZSTD_decompressBegin(dctx_);
+    if (ZSTD_isError(rc)) return Fail(Corrupt(ZSTD_getErrorName(rc)));
+    if (header.frameType != ZSTD_frame) {
+      block_max_ = 0;  // skippable: its bytes are passed over
+      next_ = Next::kBlocks;
+      return;
+    }
+    if (header.windowSize > (uint64_t{1} << ZSTD_WINDOWLOG_LIMIT_DEFAULT)) {
+      return Fail(Corrupt(
+          ZSTD_getErrorString(ZSTD_error_frameParameter_windowTooLarge)));
+    }
+    const bool sized = header.frameContentSize != ZSTD_CONTENTSIZE_UNKNOWN;
+    const uint64_t window =
+        sized ? std::min<uint64_t>(header.windowSize, header.frameContentSize)
+              : header.windowSize;
+    const size_t buffer =
+        ZSTD_decodingBufferSize_min(header.windowSize, header.frameContentSize);
+    if (ZSTD_isError(buffer)) return Fail(Corrupt(ZSTD_getErrorName(buffer)));
+    const uint64_t ahead =
+        sized ? std::min<uint64_t>(kRingAhead, header.frameContentSize)
+              : kRingAhead;
+    const uint64_t capacity =
+        buffer + 2 * (header.blockSizeMax + kMargin) + ahead;
+    std::lock_guard<std::mutex> lock(mu_);
+    block_max_ = header.blockSizeMax;
+    if (capacity > capacity_) {
+      // Bytes of the old ring may still be lent: the new one is made once
+      // they are all given back.
+      pending_capacity_ = capacity;
+      pending_window_ = window;
+      next_ = Next::kNewRing;
+    } else {
+      window_ = window;
+      next_ = Next::kBlocks;
+    }
+  }
+
+  void Block() {
+    const size_t n = ZSTD_nextSrcSizeToDecompress(dctx_);
+    if (n == 0) {  // the frame's end (and its checksum) is behind
+      next_ = Next::kHeader;
+      return;
+    }
+    absl::Status error;
+    if (!Need(n, &error)) return Fail(error.ok() ? Truncated() : error);
+    char* dst = nullptr;
+    size_t room = 0;
+    if (block_max_ > 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (Room() < block_max_ + kMargin) {
+        // CanStep() said the ring's start is free: its end is skipped.
+        skips_.emplace_back(written_, RingEnd());
+        written_ = RingEnd();
+      }
+      dst = ring_.get() + written_ % capacity_;
+      room = static_cast<size_t>(Room());
+    }
+    const size_t got =
+        ZSTD_decompressContinue(dctx_, dst, room, input_.data() + in_pos_, n);
+    in_pos_ += n;
+    if (ZSTD_isError(got)) return Fail(Corrupt(ZSTD_getErrorName(got)));
+    if (got == 0) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    written_ += got;
+    ready_.notify_one();
+  }
+
+  // The decoding thread: steps while it can, until the end, an error or
+  // the reader going away.
+  void Produce() {
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        space_.wait(lock, [this] { return Over() || CanStep(); });
+        if (Over()) return;
+      }
+      Step();
+    }
   }
 
   std::unique_ptr<FdReader> in_;
-  std::string input_;
+  const bool fill_;
+  ZSTD_DCtx* dctx_;
+  // The decoding side's own: compressed input ([in_pos_, in_size_) unread)
+  // and its next step.
+  std::vector<char> input_;
   size_t in_pos_ = 0;
   size_t in_size_ = 0;
-  std::string staged_;  // decoded, not yet read: [staged_pos_, staged_size_)
-  size_t staged_pos_ = 0;
-  size_t staged_size_ = 0;
-  bool fill_;
-  ZSTD_DStream* stream_;
-  bool frame_open_ = false;
+  bool in_eof_ = false;
+  uint64_t pending_capacity_ = 0;  // kNewRing's
+  uint64_t pending_window_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable ready_;  // bytes decoded, the end, or an error
+  std::condition_variable space_;  // bytes given back, or stop_
+  // Under mu_: the ring and the positions in it. (next_ and block_max_ are
+  // the decoding side's alone; CanStep reads them there.)
+  Next next_ = Next::kHeader;
+  std::unique_ptr<char[]> ring_;
+  uint64_t capacity_ = 0;
+  uint64_t window_ = 0;     // bytes kept behind the write position
+  uint64_t block_max_ = 0;  // the frame's largest block; 0: skippable
+  uint64_t written_ = 0;    // virtual positions: decoded up to here,
+  uint64_t read_ = 0;       // lent up to here,
+  uint64_t released_ = 0;   // given back up to here
+  // Ring ends skipped (from, to), in order, not yet passed by read_.
+  std::deque<std::pair<uint64_t, uint64_t>> skips_;
   bool ended_ = false;
-  absl::Status error_;  // kept for the calls after the bytes before it
+  bool stop_ = false;
+  absl::Status error_;
+  std::string_view unread_;  // Read's part of the last lent block
+  std::thread thread_;       // last: starts once the rest is built
 };
 
 // Reads another source ahead on a thread of its own: chunks of up to
@@ -442,13 +687,15 @@ absl::StatusOr<std::unique_ptr<ByteSource>> ByteSource::Open(
     if (read_ahead) return std::make_unique<ReadAheadSource>(std::move(gzip));
     return gzip;
   }
-  if (h.size() >= 4 && static_cast<unsigned char>(h[0]) == 0x28 &&
-      static_cast<unsigned char>(h[1]) == 0xB5 &&
-      static_cast<unsigned char>(h[2]) == 0x2F &&
-      static_cast<unsigned char>(h[3]) == 0xFD) {
-    std::unique_ptr<ByteSource> zstd(new ZstdSource(std::move(in), regular));
-    if (read_ahead) return std::make_unique<ReadAheadSource>(std::move(zstd));
-    return zstd;
+  // A zstd frame, or a skippable one (50-5F 2A 4D 18; pzstd starts its
+  // files with one).
+  const auto byte = [&h](size_t i) { return static_cast<unsigned char>(h[i]); };
+  if (h.size() >= 4 && ((byte(0) == 0x28 && byte(1) == 0xB5 &&
+                         byte(2) == 0x2F && byte(3) == 0xFD) ||
+                        ((byte(0) & 0xF0) == 0x50 && byte(1) == 0x2A &&
+                         byte(2) == 0x4D && byte(3) == 0x18))) {
+    return std::unique_ptr<ByteSource>(
+        new ZstdRingSource(std::move(in), regular, read_ahead));
   }
   return std::unique_ptr<ByteSource>(new PlainSource(std::move(in)));
 }
@@ -515,7 +762,9 @@ absl::StatusOr<bool> LineReader::Next(std::string_view* line, bool* too_long) {
       if (nl != nullptr) {
         size_t n = static_cast<const char*>(nl) - start;
         pos_ += n + 1;
-        if (carried) {
+        // A lent block's bytes after its end may be another thread's to
+        // write: a line too close to the end for its padding is copied.
+        if (carried || (lends_ && pos_ - 1 + kLinePadding > size_)) {
           carry(start, n);
           return carried_line();
         }

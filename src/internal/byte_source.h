@@ -21,14 +21,17 @@ inline constexpr size_t kLinePadding = 64;
 class ByteSource {
  public:
   // Opens `path` ("-" for stdin) and recognises gzip (1F 8B) and zstd
-  // (28 B5 2F FD) by their first bytes. Errors name the path.
+  // (28 B5 2F FD, or a skippable frame) by their first bytes. Errors name
+  // the path.
   //
   // From a regular file, a gzip or zstd stream fills every read (up to
-  // what was asked); from a pipe it returns what one step decoded.
+  // what was asked; zstd decodes as much as its ring has room for); from a
+  // pipe it returns what one step decoded. zstd lends its ring (see Lend).
   // `read_ahead`: a gzip or zstd stream from a regular file is decompressed
-  // on a thread of its own, up to two chunks ahead of the caller (of 4 MB,
-  // smaller at first), so that its runs of decoding overlap the caller's
-  // work instead of stalling it. For callers with a core to spare.
+  // on a thread of its own, so that its runs of decoding overlap the
+  // caller's work instead of stalling it: gzip up to two chunks ahead of
+  // the caller (of 4 MB, smaller at first), zstd into its ring up to 16 MB
+  // ahead. For callers with a core to spare.
   static absl::StatusOr<std::unique_ptr<ByteSource>> Open(
       const std::string& path, bool read_ahead = false);
   virtual ~ByteSource() = default;
@@ -38,10 +41,11 @@ class ByteSource {
   // it have been read, and by every read after.
   virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
 
-  // A source that decodes into memory of its own (the read-ahead's chunks)
-  // lends it instead of copying: Lend returns the next decoded bytes in
-  // place, valid until the next call, followed by kLinePadding readable
-  // bytes; empty at the end. Errors as Read. Only where lends() is true.
+  // A source that decodes into memory of its own (zstd's ring, the
+  // read-ahead's chunks) lends it instead of copying: Lend returns the next
+  // decoded bytes in place, valid until the next call (which gives them
+  // back); empty at the end. The bytes after them may be written meanwhile
+  // by a decoding thread. Errors as Read. Only where lends() is true.
   virtual bool lends() const { return false; }
   virtual absl::StatusOr<std::string_view> Lend();
 };
