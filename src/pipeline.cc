@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <deque>
 #include <initializer_list>
+#include <iterator>
 #include <mutex>
 #include <thread>
 #include <tuple>
@@ -18,6 +19,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "internal/near_matcher.h"
+#include "internal/parallel_for.h"
 #include "internal/spaces.h"
 #include "newsdedup/boilerplate.h"
 #include "newsdedup/caption.h"
@@ -430,6 +432,32 @@ class Scanner::Impl {
       SpanRecord span;
       if (Describe(static_cast<uint32_t>(i), &span)) fn(span);
     }
+  }
+
+  // The spans, listed a range of units at a time on all threads.
+  std::vector<SpanRecord> Spans() const {
+    constexpr size_t kUnitsPerPart = size_t{1} << 14;
+    const size_t parts = (units_.size() + kUnitsPerPart - 1) / kUnitsPerPart;
+    std::vector<std::vector<SpanRecord>> listed(parts);
+    internal::ParallelFor(parts, options_.threads, [&](size_t p) {
+      const size_t end = std::min(units_.size(), (p + 1) * kUnitsPerPart);
+      SpanRecord span;
+      for (size_t i = p * kUnitsPerPart; i < end; ++i) {
+        if (Describe(static_cast<uint32_t>(i), &span)) {
+          listed[p].push_back(std::move(span));
+          span = SpanRecord();
+        }
+      }
+    });
+    size_t total = 0;
+    for (const std::vector<SpanRecord>& part : listed) total += part.size();
+    std::vector<SpanRecord> spans;
+    spans.reserve(total);
+    for (std::vector<SpanRecord>& part : listed) {
+      std::move(part.begin(), part.end(), std::back_inserter(spans));
+      std::vector<SpanRecord>().swap(part);
+    }
+    return spans;
   }
 
   const ScanStats& stats() const { return stats_; }
@@ -1404,6 +1432,29 @@ class Scanner::Impl {
   ScanStats stats_;
 };
 
+namespace {
+
+// The boilerplate rules (built-in, and the options' file) and the caption
+// patterns, compiled.
+absl::StatusOr<Patterns> BuildPatterns(const ScanOptions& options) {
+  BoilerplateRules rules = BoilerplateRules::Empty();
+  if (options.news_structure && options.builtin_rules) {
+    auto builtin = BoilerplateRules::BuiltIn();
+    if (!builtin.ok()) return builtin.status();
+    rules = std::move(*builtin);
+  }
+  if (!options.rules_file.empty()) {
+    if (absl::Status s = rules.AddFromFile(options.rules_file); !s.ok()) {
+      return s;
+    }
+  }
+  auto captions = CaptionFinder::Create();
+  if (!captions.ok()) return captions.status();
+  return Patterns{std::move(rules), std::move(*captions)};
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(
     const ScanOptions& options) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
@@ -1420,29 +1471,19 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(
     if (!chosen.ok()) return chosen.status();
     params = *chosen;
   }
-  BoilerplateRules rules = BoilerplateRules::Empty();
-  if (options.news_structure && options.builtin_rules) {
-    auto builtin = BoilerplateRules::BuiltIn();
-    if (!builtin.ok()) return builtin.status();
-    rules = std::move(*builtin);
-  }
-  if (!options.rules_file.empty()) {
-    if (absl::Status s = rules.AddFromFile(options.rules_file); !s.ok()) {
-      return s;
-    }
-  }
   // Each sketching thread matches with patterns of its own: RE2 locks each
-  // expression's cache, and threads sharing one wait on each other.
+  // expression's cache, and threads sharing one wait on each other. The
+  // sets are compiled side by side (about 8 ms each).
+  std::vector<absl::StatusOr<Patterns>> built;
+  for (int t = 0; t < options.threads; ++t) {
+    built.emplace_back(absl::UnknownError("not built"));
+  }
+  internal::ParallelFor(built.size(), options.threads,
+                        [&](size_t t) { built[t] = BuildPatterns(options); });
   std::vector<Patterns> patterns;
-  auto captions = CaptionFinder::Create();
-  if (!captions.ok()) return captions.status();
-  patterns.push_back({std::move(rules), std::move(*captions)});
-  for (int t = 1; t < options.threads; ++t) {
-    auto copy = patterns[0].rules.Clone();
-    if (!copy.ok()) return copy.status();
-    auto more = CaptionFinder::Create();
-    if (!more.ok()) return more.status();
-    patterns.push_back({std::move(*copy), std::move(*more)});
+  for (absl::StatusOr<Patterns>& set : built) {
+    if (!set.ok()) return set.status();
+    patterns.push_back(std::move(*set));
   }
   return std::unique_ptr<Scanner>(new Scanner(std::make_unique<Impl>(
       options, std::move(*hasher), params, std::move(patterns))));
@@ -1458,6 +1499,7 @@ void Scanner::ForEachSpan(
     const std::function<void(const SpanRecord&)>& fn) const {
   impl_->ForEachSpan(fn);
 }
+std::vector<SpanRecord> Scanner::Spans() const { return impl_->Spans(); }
 const ScanStats& Scanner::stats() const { return impl_->stats(); }
 void Scanner::SetShardedTokenSink(ShardedTokenSink sink) {
   impl_->set_sharded_token_sink(std::move(sink));

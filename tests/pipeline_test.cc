@@ -342,6 +342,29 @@ TEST(PipelineTest, DocumentsHandedBackAreEmptyAndReportIsTheSame) {
   }
 }
 
+// Spans() lists what ForEachSpan calls back with, in the same order, on
+// any number of threads (more units than one thread's share).
+TEST(PipelineTest, SpansListsEverySpanInOrder) {
+  std::vector<std::string> originals;
+  const std::vector<Document> docs = PlantedCorpus(7, 6000, &originals);
+  const std::string expected = Report(docs, ScanOptions());
+  ASSERT_FALSE(expected.empty());
+  for (int threads : {1, 2, 5}) {
+    ScanOptions options;
+    options.threads = threads;
+    auto scanner = Scanner::Create(options);
+    ASSERT_TRUE(scanner.ok()) << scanner.status();
+    for (const Document& d : docs) (*scanner)->Add(d);
+    ASSERT_TRUE((*scanner)->Finish().ok());
+    std::string listed;
+    for (const SpanRecord& span : (*scanner)->Spans()) {
+      AppendSpanJson(span, &listed);
+    }
+    EXPECT_EQ(listed, expected) << threads << " threads";
+    EXPECT_GT((*scanner)->stats().paragraphs, size_t{1} << 14);
+  }
+}
+
 // A scanner destroyed with a batch still being sketched waits for its
 // workers and stops them.
 TEST(PipelineTest, DestroyedWhileSketching) {

@@ -169,6 +169,9 @@ class Scanner {
   // Calls fn for every reported span in input order (document, offset).
   void ForEachSpan(const std::function<void(const SpanRecord&)>& fn) const;
 
+  // Every reported span in the same order, listed on `threads` threads.
+  std::vector<SpanRecord> Spans() const;
+
   const ScanStats& stats() const;
 
   // Hands every document's tokens to `sink` as soon as the document is
