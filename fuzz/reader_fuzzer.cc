@@ -7,7 +7,9 @@
 // Checked on every input:
 // - every malformed record reaches the callback, and the counts agree;
 // - a plain input is consumed whole (bytes() == input size);
-// - gzip- and zstd-compressed copies read exactly like the plain input;
+// - gzip- and zstd-compressed copies read exactly like the plain input,
+//   with and without the read-ahead thread (and so does a compressed
+//   input);
 // - a truncated compressed copy yields a prefix of those documents and
 //   reports the truncation;
 // - a text document is the input itself, its title a line of it.
@@ -61,9 +63,11 @@ struct Result {
   std::vector<std::string> messages;
 };
 
-Result Read(const std::string& path, InputFormat format) {
+Result Read(const std::string& path, InputFormat format,
+            bool read_ahead = false) {
   ReaderOptions options;
   options.format = format;
+  options.read_ahead = read_ahead;
   options.keep_raw = true;
   options.max_line_bytes = 1024;  // the minimum: long lines are fuzzed too
   Result r;
@@ -123,11 +127,14 @@ std::string Zstd(const std::string& in) {
   return out;
 }
 
+// gzip, zstd, or a zstd skippable frame.
 bool StartsWithMagic(const std::string& s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   return (s.size() >= 2 && p[0] == 0x1F && p[1] == 0x8B) ||
          (s.size() >= 4 && p[0] == 0x28 && p[1] == 0xB5 && p[2] == 0x2F &&
-          p[3] == 0xFD);
+          p[3] == 0xFD) ||
+         (s.size() >= 4 && (p[0] & 0xF0) == 0x50 && p[1] == 0x2A &&
+          p[2] == 0x4D && p[3] == 0x18);
 }
 
 void CheckSameDocuments(const Result& plain, const Result& other,
@@ -138,6 +145,15 @@ void CheckSameDocuments(const Result& plain, const Result& other,
   }
   Check(other.malformed == plain.malformed, what);
   Check(other.bytes == plain.bytes, what);
+}
+
+// The same file read with and without the read-ahead thread: the same
+// documents, and the same errors (what comes before a damaged block does
+// not depend on the thread).
+void CheckReadAhead(const std::string& path, const Result& without) {
+  const Result with = Read(path, InputFormat::kJsonl, /*read_ahead=*/true);
+  CheckSameDocuments(without, with, "read-ahead reads differently");
+  Check(with.messages == without.messages, "read-ahead reports differently");
 }
 
 void CheckPrefix(const Result& plain, const Result& truncated,
@@ -160,6 +176,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // JSONL: the input as it is (compressed when it starts with a magic).
   const Result plain = Read(path, InputFormat::kJsonl);
   if (!magic) Check(plain.bytes == size, "plain input not consumed whole");
+  if (magic) CheckReadAhead(path, plain);
 
   // Text: one document, the whole input (when not compressed).
   const Result text = Read(path, InputFormat::kText);
@@ -192,12 +209,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     const std::string zst = Zstd(input);
     WriteFile(compressed_path, zst);
-    CheckSameDocuments(plain, Read(compressed_path, InputFormat::kJsonl),
-                       "zstd copy reads differently");
+    const Result zst_read = Read(compressed_path, InputFormat::kJsonl);
+    CheckSameDocuments(plain, zst_read, "zstd copy reads differently");
+    CheckReadAhead(compressed_path, zst_read);
     if (size > 0) {
       WriteFile(compressed_path, zst.substr(0, zst.size() - 1 - size % 4));
-      CheckPrefix(plain, Read(compressed_path, InputFormat::kJsonl),
-                  "truncated zstd copy");
+      const Result cut = Read(compressed_path, InputFormat::kJsonl);
+      CheckPrefix(plain, cut, "truncated zstd copy");
+      CheckReadAhead(compressed_path, cut);
     }
     // A gzip copy as a text document is the input too.
     if (size <= 1024) {
