@@ -1,6 +1,7 @@
 #include "newsdedup/reader.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zlib.h>
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_getFrameHeader
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -427,11 +429,13 @@ TEST(ReaderTest, LinesAcrossBlocksInEveryEncoding) {
   }
 }
 
-// One zstd frame of `text`: its window 2^window_log, and its content size
-// in the header or not (then a decoder cannot size its buffer by it).
+// One zstd frame of `text`: its window 2^window_log, its content size in
+// the header or not (then a decoder cannot size its buffer by it), and a
+// checksum after its last block or not.
 std::string ZstdFrame(const std::string& text, int level, int window_log,
-                      bool content_size) {
+                      bool content_size, bool checksum = false) {
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, checksum ? 1 : 0);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, window_log);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, content_size ? 1 : 0);
@@ -516,6 +520,81 @@ TEST(ReaderTest, ZstdFramesOfEveryKindReadWhole) {
       ASSERT_EQ(r.docs[i].text, texts[i]) << i;
     }
   }
+  std::remove(path.c_str());
+}
+
+// Many small frames then larger ones, of random sizes: a frame can end
+// right before the ring's end, and the next one may need a larger ring
+// (made only once every byte of the old one is read). Every record comes
+// out, with and without the read-ahead thread.
+TEST(ReaderTest, ZstdSmallFramesThenLargerOnesReadWhole) {
+  std::mt19937 random(20261126);
+  for (int trial = 0; trial < 12; ++trial) {
+    SCOPED_TRACE(testing::Message() << "trial " << trial);
+    std::string plain;
+    std::vector<std::string> texts;
+    const size_t total = 100000 + random() % 400000;
+    while (plain.size() < total) {
+      std::string text = std::string(1 + random() % 700, 'a' + random() % 26);
+      plain += "{\"id\": \"r" + std::to_string(texts.size()) +
+               "\", \"text\": \"" + text + "\"}\n";
+      texts.push_back(std::move(text));
+    }
+    // Frames of 100 bytes to 60 KB, smallest first, with windows of 1 KB
+    // to 1 MB, most with a checksum (the step after a frame's last block).
+    std::string file;
+    size_t at = 0;
+    for (int k = 0; at < plain.size(); ++k) {
+      const size_t n = k < 30 ? 100 + random() % 900 : 200 + random() % 60000;
+      const std::string piece = plain.substr(at, n);
+      at += piece.size();
+      // The small ones with their size: each sizes a small ring (wrapped
+      // often); a frame without it, or a larger one, needs a new ring.
+      file += ZstdFrame(piece, 3, 10 + static_cast<int>(random() % 11),
+                        /*content_size=*/k < 30 || random() % 2 == 0,
+                        /*checksum=*/random() % 4 != 0);
+    }
+    const std::string path = TempPath("small-frames.jsonl.zst");
+    WriteFile(path, file);
+    for (const bool read_ahead : {false, true}) {
+      ReaderOptions options;
+      options.read_ahead = read_ahead;
+      ReadResult r = ReadAll({path}, options);
+      ASSERT_TRUE(r.status.ok()) << r.status;
+      EXPECT_EQ(r.malformed, 0u) << read_ahead;
+      EXPECT_EQ(r.bytes, plain.size()) << read_ahead;
+      ASSERT_EQ(r.docs.size(), texts.size()) << read_ahead;
+      for (size_t i = 0; i < texts.size(); ++i) {
+        ASSERT_EQ(r.docs[i].text, texts[i]) << read_ahead << " " << i;
+      }
+    }
+    std::remove(path.c_str());
+  }
+}
+
+// A skippable frame claiming more bytes than the file has is a truncation,
+// found without holding what it claims (up to 4 GB) in memory.
+TEST(ReaderTest, ZstdSkippableFrameClaimingTooMuchIsTruncated) {
+  const std::string path = TempPath("skip.jsonl.zst");
+  WriteFile(path, std::string("\x50\x2A\x4D\x18\x00\x00\x00\xF0"
+                              "abc",
+                              11));
+  struct rusage before;
+  getrusage(RUSAGE_SELF, &before);
+  for (const bool read_ahead : {false, true}) {
+    ReaderOptions options;
+    options.read_ahead = read_ahead;
+    ReadResult r = ReadAll({path}, options);
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    EXPECT_TRUE(r.docs.empty());
+    EXPECT_EQ(r.malformed, 1u);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_NE(r.errors[0].find("truncated zstd stream"), std::string::npos)
+        << r.errors[0];
+  }
+  struct rusage after;
+  getrusage(RUSAGE_SELF, &after);
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 256 << 10);  // KB
   std::remove(path.c_str());
 }
 

@@ -252,15 +252,16 @@ struct ScanRun {
   std::unique_ptr<newsdedup::Scanner> scanner;
 };
 
-// A command's run, kept until the process exits: it does right after the
-// run, and freeing the run's tables piece by piece (strings and table
-// entries by the million, the scanner's threads joined) cost 20-30 ms of a
-// one-second scan, on one thread, for memory nobody else would use. Reached
-// from a static, so leak checkers do not count it.
-ScanRun& NewRun() {
-  static std::vector<ScanRun*>* const runs = new std::vector<ScanRun*>();
-  runs->push_back(new ScanRun());
-  return *runs->back();
+// A command that succeeded leaves its run to the process exit, which comes
+// right after: freeing the run's tables piece by piece (strings and table
+// entries by the million) cost 20-30 ms of a one-second scan, on one
+// thread, for memory nobody else would use. Its scanner's workers are idle
+// by then. (A command that fails destroys its run as usual: the scanner
+// may still be sketching, and its destructor waits for that.) Reached from
+// a static, so leak checkers do not count it.
+void KeepToExit(std::unique_ptr<ScanRun> run) {
+  static std::vector<ScanRun*>* const kept = new std::vector<ScanRun*>();
+  kept->push_back(run.release());
 }
 
 // Between the passes when the passage records spilled: every record once
@@ -810,7 +811,8 @@ int RunScan(Flags& f) {
   if (inspect || f.passages_enabled) {
     if (absl::Status s = SpoolStdin(f, &spooled); !s.ok()) return Fail(s);
   }
-  ScanRun& run = NewRun();
+  auto owned = std::make_unique<ScanRun>();
+  ScanRun& run = *owned;
   absl::Status s = RunPassOne(f, &run);
   if (s.ok() && run.passages) {
     s = RunPassagePass(f, &run);
@@ -837,6 +839,7 @@ int RunScan(Flags& f) {
   if (!spooled.empty()) std::remove(spooled.c_str());
   if (!s.ok()) return Fail(s);
   if (!f.quiet) PrintSummary(run.stats, run.totals, false);
+  KeepToExit(std::move(owned));
   return 0;
 }
 
@@ -857,7 +860,8 @@ int RunEval(Flags& f) {
   // The spans to score: from a report made earlier (or by another tool
   // writing the same format: its lines parse as labels), or from a scan.
   absl::StatusOr<newsdedup::LabelSet> report;  // owns the report's strings
-  ScanRun& run = NewRun();
+  auto owned = std::make_unique<ScanRun>();
+  ScanRun& run = *owned;
   std::vector<std::string> scanned_ids;  // empty: no scan
   std::string footer;
   std::string json_extra;
@@ -919,6 +923,7 @@ int RunEval(Flags& f) {
               << " judged documents of " << f.labels
               << " are not in the input\n";
   }
+  KeepToExit(std::move(owned));
   return 0;
 }
 
@@ -941,7 +946,8 @@ int RunClean(Flags& f) {
     }
   } cleanup{spooled};
 
-  ScanRun& run = NewRun();
+  auto owned = std::make_unique<ScanRun>();
+  ScanRun& run = *owned;
   if (absl::Status s = RunPassOne(f, &run); !s.ok()) return Fail(s);
   if (absl::Status s = RunPassagePass(f, &run); !s.ok()) return Fail(s);
   if (!f.report.empty()) {
@@ -1095,6 +1101,7 @@ int RunClean(Flags& f) {
     return Fail(s);
   }
   if (!f.quiet) PrintSummary(run.stats, run.totals, true);
+  KeepToExit(std::move(owned));
   return 0;
 }
 

@@ -312,9 +312,11 @@ class ZstdRingSource : public ByteSource {
       case Next::kHeader:
         return true;
       case Next::kNewRing:
-        return released_ == written_;
+        // Everything lent is given back (a ring end skipped last counts as
+        // read: no bytes follow it).
+        return released_ == read_ && !Unread();
       case Next::kBlocks:
-        if (block_max_ == 0) return true;  // a skippable frame
+        if (!NextWrites()) return true;
         const uint64_t need = block_max_ + kMargin;
         if (Room() >= need) return true;
         // The ring's end is too close for a block: decoding goes on from
@@ -323,6 +325,13 @@ class ZstdRingSource : public ByteSource {
                RingEnd() + need <= Keep() + capacity_;
     }
     return false;
+  }
+
+  // Whether the decoder's next step writes bytes: a block's content (not a
+  // header or a checksum).
+  bool NextWrites() const {
+    const ZSTD_nextInputType_e type = ZSTD_nextInputType(dctx_);
+    return type == ZSTDnit_block || type == ZSTDnit_lastBlock;
   }
 
   // The decoding side's state, set by Step only.
@@ -410,13 +419,23 @@ class ZstdRingSource : public ByteSource {
       if (!have && rc > avail) return Fail(Truncated());
       want = rc;
     }
+    if (header.frameType != ZSTD_frame) {
+      // A skippable frame: its bytes are passed over here, a read at a
+      // time (it may claim up to 4 GB).
+      uint64_t left = ZSTD_SKIPPABLEHEADERSIZE + header.frameContentSize;
+      while (left > 0) {
+        if (in_pos_ == in_size_ && !Need(1, &error)) {
+          return Fail(error.ok() ? Truncated() : std::move(error));
+        }
+        const size_t k =
+            static_cast<size_t>(std::min<uint64_t>(left, in_size_ - in_pos_));
+        in_pos_ += k;
+        left -= k;
+      }
+      return;  // the next frame's header is next
+    }
     const size_t rc = ZSTD_decompressBegin(dctx_);
     if (ZSTD_isError(rc)) return Fail(Corrupt(ZSTD_getErrorName(rc)));
-    if (header.frameType != ZSTD_frame) {
-      block_max_ = 0;  // skippable: its bytes are passed over
-      next_ = Next::kBlocks;
-      return;
-    }
     if (header.windowSize > (uint64_t{1} << ZSTD_WINDOWLOG_LIMIT_DEFAULT)) {
       return Fail(Corrupt(
           ZSTD_getErrorString(ZSTD_error_frameParameter_windowTooLarge)));
@@ -455,9 +474,11 @@ class ZstdRingSource : public ByteSource {
     }
     absl::Status error;
     if (!Need(n, &error)) return Fail(error.ok() ? Truncated() : error);
+    // Headers and checksums write nothing: no room is given (zstd then
+    // takes the call as contiguous with the block before).
     char* dst = nullptr;
     size_t room = 0;
-    if (block_max_ > 0) {
+    if (NextWrites()) {
       std::lock_guard<std::mutex> lock(mu_);
       if (Room() < block_max_ + kMargin) {
         // CanStep() said the ring's start is free: its end is skipped.
@@ -511,7 +532,7 @@ class ZstdRingSource : public ByteSource {
   std::unique_ptr<char[]> ring_;
   uint64_t capacity_ = 0;
   uint64_t window_ = 0;     // bytes kept behind the write position
-  uint64_t block_max_ = 0;  // the frame's largest block; 0: skippable
+  uint64_t block_max_ = 0;  // the frame's largest block
   uint64_t written_ = 0;    // virtual positions: decoded up to here,
   uint64_t read_ = 0;       // lent up to here,
   uint64_t released_ = 0;   // given back up to here

@@ -148,6 +148,11 @@ check "scan testdata/text" "$golden/scan_text.expected" "$tmp/text.jsonl"
 
 "$bin" scan testdata/news-sample.jsonl -q --rules testdata/rules-example.txt >"$tmp/rules.jsonl"
 check "scan --rules testdata/rules-example.txt" "$golden/scan_rules.expected" "$tmp/rules.jsonl"
+# A rules file from a pipe is read once, for every sketching thread.
+for k in $(seq 40); do sed "s/\"id\": \"/\"id\": \"copy$k-/" testdata/news-sample.jsonl; done >"$tmp/copies.jsonl"
+"$bin" scan "$tmp/copies.jsonl" -q -j1 --rules testdata/rules-example.txt >"$tmp/copies-file.jsonl"
+"$bin" scan "$tmp/copies.jsonl" -q -j3 --rules <(cat testdata/rules-example.txt) >"$tmp/copies-pipe.jsonl"
+check "scan --rules from a pipe on three threads" "$tmp/copies-file.jsonl" "$tmp/copies-pipe.jsonl"
 
 "$bin" scan testdata/news-sample.jsonl -q --no-structure >"$tmp/plain.jsonl"
 check "scan --no-structure" "$golden/scan_no_structure.expected" "$tmp/plain.jsonl"
@@ -263,6 +268,27 @@ rm -f "$tmp/big.jsonl" "$tmp/big.out"
 expect_exit "clean needs --output" 2 "$bin" clean testdata/news-sample.jsonl
 
 expect_exit "--strict stops at a malformed record" 1 "$bin" scan testdata/malformed.jsonl --strict -q
+# Stopped with batches still being sketched on three threads: the exit
+# waits for them (it must not end in a crash while they run).
+awk 'function words(n,   s, k, w, j) {
+       s = ""
+       for (k = 0; k < n; ++k) {
+         w = ""
+         for (j = 0; j < 2 + int(rand() * 7); ++j) w = w sprintf("%c", 97 + int(rand() * 26))
+         s = s (k ? " " : "") w
+       }
+       return s
+     }
+     BEGIN {
+       srand(1)
+       for (i = 0; i < 30000; ++i)
+         printf "{\"id\": \"r%d\", \"title\": \"%s\", \"text\": \"%s\\n\\n%s\\n\\n%s\"}\n", i, words(9), words(30), words(30), words(30)
+       print "{bad"
+       for (i = 0; i < 5000; ++i) printf "{\"id\": \"s%d\", \"text\": \"%s\"}\n", i, words(30)
+     }' >"$tmp/late-bad.jsonl"
+for run in 1 2 3 4 5; do
+  expect_exit "--strict stops with batches in flight ($run)" 1 "$bin" scan "$tmp/late-bad.jsonl" --strict -q -j3 --no-passages -o /dev/null
+done
 expect_exit "--help" 0 "$bin" --help
 expect_exit "scan --help" 0 "$bin" scan --help
 expect_exit "missing input file" 1 "$bin" scan testdata/no-such-file.jsonl -q
