@@ -98,8 +98,11 @@ absl::Status ScanOptions::Validate() const {
 namespace {
 
 constexpr uint32_t kNone = 0xFFFFFFFFu;
+// A batch ends at this many documents or bytes of text. Up to five are in
+// memory at once (four posted, one being filled): 30 MB of long documents
+// at most, as two batches of 16 MB were before the queue.
 constexpr size_t kBatchDocuments = 256;
-constexpr size_t kBatchBytes = size_t{16} << 20;
+constexpr size_t kBatchBytes = size_t{6} << 20;
 // The most string memory a matched document keeps to be read into again,
 // and the most all of them keep together (batches are matched in bursts of
 // a few while the reader adds one document at a time).
