@@ -429,6 +429,25 @@ TEST(ReaderTest, LinesAcrossBlocksInEveryEncoding) {
   }
 }
 
+// `path` read with and without the read-ahead thread: `bytes` bytes, no
+// malformed record, and the records' texts in order.
+void ExpectReadWhole(const std::string& path, uint64_t bytes,
+                     const std::vector<std::string>& texts) {
+  for (const bool read_ahead : {false, true}) {
+    SCOPED_TRACE(testing::Message() << "read ahead " << read_ahead);
+    ReaderOptions options;
+    options.read_ahead = read_ahead;
+    ReadResult r = ReadAll({path}, options);
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.malformed, 0u);
+    EXPECT_EQ(r.bytes, bytes);
+    ASSERT_EQ(r.docs.size(), texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) {
+      ASSERT_EQ(r.docs[i].text, texts[i]) << i;
+    }
+  }
+}
+
 // One zstd frame of `text`: its window 2^window_log, its content size in
 // the header or not (then a decoder cannot size its buffer by it), and a
 // checksum after its last block or not.
@@ -507,19 +526,8 @@ TEST(ReaderTest, ZstdFramesOfEveryKindReadWhole) {
   const std::string path = TempPath("frames.jsonl.zst");
   WriteFile(path, SkippableFrame("first") + frames[0] + SkippableFrame("") +
                       frames[1] + frames[2] + SkippableFrame("last"));
-  for (const bool read_ahead : {false, true}) {
-    SCOPED_TRACE(testing::Message() << "read ahead " << read_ahead);
-    ReaderOptions options;
-    options.read_ahead = read_ahead;
-    ReadResult r = ReadAll({path}, options);
-    ASSERT_TRUE(r.status.ok()) << r.status;
-    EXPECT_EQ(r.malformed, 0u);
-    EXPECT_EQ(r.bytes, parts[0].size() + parts[1].size() + parts[2].size());
-    ASSERT_EQ(r.docs.size(), texts.size());
-    for (size_t i = 0; i < texts.size(); ++i) {
-      ASSERT_EQ(r.docs[i].text, texts[i]) << i;
-    }
-  }
+  ExpectReadWhole(path, parts[0].size() + parts[1].size() + parts[2].size(),
+                  texts);
   std::remove(path.c_str());
 }
 
@@ -556,18 +564,7 @@ TEST(ReaderTest, ZstdSmallFramesThenLargerOnesReadWhole) {
     }
     const std::string path = TempPath("small-frames.jsonl.zst");
     WriteFile(path, file);
-    for (const bool read_ahead : {false, true}) {
-      ReaderOptions options;
-      options.read_ahead = read_ahead;
-      ReadResult r = ReadAll({path}, options);
-      ASSERT_TRUE(r.status.ok()) << r.status;
-      EXPECT_EQ(r.malformed, 0u) << read_ahead;
-      EXPECT_EQ(r.bytes, plain.size()) << read_ahead;
-      ASSERT_EQ(r.docs.size(), texts.size()) << read_ahead;
-      for (size_t i = 0; i < texts.size(); ++i) {
-        ASSERT_EQ(r.docs[i].text, texts[i]) << read_ahead << " " << i;
-      }
-    }
+    ExpectReadWhole(path, plain.size(), texts);
     std::remove(path.c_str());
   }
 }
