@@ -582,7 +582,6 @@ class ReadAheadSource : public ByteSource {
       if (!more.ok()) return more.status();
       if (!*more) return std::string_view();
     }
-    // The chunk has kLinePadding bytes of room after its end.
     const std::string_view rest(current_.bytes.data() + pos_,
                                 current_.size - pos_);
     pos_ = current_.size;
@@ -591,7 +590,7 @@ class ReadAheadSource : public ByteSource {
 
  private:
   struct Chunk {
-    std::string bytes;  // its size + kLinePadding
+    std::string bytes;  // of at least `size` bytes
     size_t size = 0;    // 0: the end (or an error, in status)
     absl::Status status;
   };
@@ -626,7 +625,7 @@ class ReadAheadSource : public ByteSource {
         std::lock_guard<std::mutex> lock(mu_);
         if (!spare_.empty()) chunk.bytes = std::move(spare_);
       }
-      chunk.bytes.resize(size + kLinePadding);
+      chunk.bytes.resize(size);
       // The sources fill what they are asked for; a short read only comes
       // at the end of the stream, or before an error.
       while (chunk.size < size) {

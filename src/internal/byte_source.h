@@ -13,9 +13,10 @@
 
 namespace newsdedup::internal {
 
-// Readable bytes after every line a LineReader hands out, and after every
-// block a ByteSource lends (their values unspecified): simdjson parses in
-// place when it may read SIMDJSON_PADDING (64) bytes past its input.
+// Readable bytes after every line a LineReader hands out (their values
+// unspecified): simdjson parses in place when it may read SIMDJSON_PADDING
+// (64) bytes past its input. A lent block promises none: the line reader
+// copies a line that ends closer than this to the block's end.
 inline constexpr size_t kLinePadding = 64;
 
 class ByteSource {
