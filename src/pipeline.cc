@@ -468,6 +468,12 @@ class Scanner::Impl {
     sharded_sink_ = std::move(sink);
   }
 
+  void set_worker_task(std::function<void()> task) {
+    std::unique_lock<std::mutex> lock(pool_mu_);
+    progress_.wait(lock, [this] { return task_calls_ == 0; });
+    worker_task_ = std::move(task);
+  }
+
  private:
   // ---- Parallel stage: one document at a time, no shared writes. ----
 
@@ -784,6 +790,13 @@ class Scanner::Impl {
   void Work(int shard) {
     std::unique_lock<std::mutex> lock(pool_mu_);
     while (true) {
+      if (worker_task_ && !stopping_) {
+        ++task_calls_;
+        lock.unlock();
+        worker_task_();
+        lock.lock();
+        if (--task_calls_ == 0) progress_.notify_all();
+      }
       Batch* batch = nullptr;
       size_t i = 0;
       work_posted_.wait(lock, [&] { return stopping_ || Claim(&batch, &i); });
@@ -1411,11 +1424,15 @@ class Scanner::Impl {
   std::vector<std::thread> pool_;
   std::mutex pool_mu_;
   std::condition_variable work_posted_;  // a batch is posted, or stopping_
-  std::condition_variable progress_;     // a batch is sketched, or none is
-                                         // being sketched
+  std::condition_variable progress_;     // a batch is sketched, none is
+                                         // being sketched, or no task runs
   std::deque<std::unique_ptr<Batch>> posted_;
   size_t in_progress_ = 0;
   bool stopping_ = false;
+  // Run by the workers before each document (SetWorkerTask); task_calls_
+  // of them are running.
+  std::function<void()> worker_task_;
+  size_t task_calls_ = 0;
 
   std::vector<std::string> doc_ids_;
   std::vector<uint32_t> doc_sites_;  // 0: no site
@@ -1520,6 +1537,9 @@ void Scanner::ForEachSpan(
 }
 std::vector<SpanRecord> Scanner::Spans() const { return impl_->Spans(); }
 const ScanStats& Scanner::stats() const { return impl_->stats(); }
+void Scanner::SetWorkerTask(std::function<void()> task) {
+  impl_->set_worker_task(std::move(task));
+}
 void Scanner::SetShardedTokenSink(ShardedTokenSink sink) {
   impl_->set_sharded_token_sink(std::move(sink));
 }

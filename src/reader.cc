@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <system_error>
 #include <tuple>
 #include <utility>
@@ -106,7 +107,10 @@ class Reader::Impl {
         current_ = !options_.stdin_spool.empty() && path == options_.stdin_spool
                        ? std::string("-")
                        : path;
-        auto source = internal::ByteSource::Open(path, options_.read_ahead);
+        auto source = internal::ByteSource::Open(
+            path, !options_.read_ahead ? internal::ReadAhead::kNone
+                  : options_.pumped    ? internal::ReadAhead::kPump
+                                       : internal::ReadAhead::kThread);
         if (!source.ok()) {
           Report(0, std::string(source.status().message()));
           return -1;
@@ -123,8 +127,13 @@ class Reader::Impl {
             jsonl = path == "-" ? true : LooksLikeJsonlName(path);
         }
         if (jsonl) {
+          internal::ByteSource* pumped = source->get();
           lines_ = std::make_unique<internal::LineReader>(
               std::move(*source), options_.max_line_bytes);
+          if (options_.pumped) {
+            std::lock_guard<std::mutex> lock(pump_mu_);
+            pump_source_ = pumped;
+          }
         } else {
           text_source_ = std::move(*source);
           text_pending_ = true;
@@ -143,13 +152,13 @@ class Reader::Impl {
         Report(lines_->line_number() + 1, std::string(more.status().message()));
         *bytes += lines_->bytes() - counted_bytes_;
         counted_bytes_ = 0;
-        lines_.reset();
+        EndLines();
         return -1;
       }
       *bytes += lines_->bytes() - counted_bytes_;
       counted_bytes_ = lines_->bytes();
       if (!*more) {
-        lines_.reset();
+        EndLines();
         counted_bytes_ = 0;
         continue;
       }
@@ -165,6 +174,14 @@ class Reader::Impl {
   }
 
   const std::string& last_error() const { return last_error_; }
+
+  // Decodes ahead on the calling thread (ReaderOptions::pumped). The lock
+  // keeps the source alive while it decodes; a busy one means the reading
+  // thread is changing files.
+  bool Pump() {
+    std::unique_lock<std::mutex> lock(pump_mu_, std::try_to_lock);
+    return lock.owns_lock() && pump_source_ != nullptr && pump_source_->Pump();
+  }
 
  private:
   void Report(uint64_t line, std::string message, bool with_line = false) {
@@ -273,12 +290,24 @@ class Reader::Impl {
     return 1;
   }
 
+  // Ends the current file's lines, once no Pump is decoding into them.
+  void EndLines() {
+    if (options_.pumped) {
+      std::lock_guard<std::mutex> lock(pump_mu_);
+      pump_source_ = nullptr;
+    }
+    lines_.reset();
+  }
+
   std::vector<std::string> files_;
   ReaderOptions options_;
   MalformedCallback on_malformed_;
   size_t next_file_ = 0;
   std::string current_;
   std::unique_ptr<internal::LineReader> lines_;
+  // The source of lines_ that Pump decodes into, under pump_mu_.
+  std::mutex pump_mu_;
+  internal::ByteSource* pump_source_ = nullptr;
   std::unique_ptr<internal::ByteSource> text_source_;
   bool text_pending_ = false;
   uint64_t counted_bytes_ = 0;
@@ -340,6 +369,8 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(
 }
 
 Reader::~Reader() = default;
+
+bool Reader::Pump() { return impl_->Pump(); }
 
 absl::StatusOr<bool> Reader::Next(Document* doc) {
   while (true) {

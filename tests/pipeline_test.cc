@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "newsdedup/shingle.h"
@@ -363,6 +365,43 @@ TEST(PipelineTest, SpansListsEverySpanInOrder) {
     EXPECT_EQ(listed, expected) << threads << " threads";
     EXPECT_GT((*scanner)->stats().paragraphs, size_t{1} << 14);
   }
+}
+
+// A worker task runs on the workers only, between documents, and the
+// report does not depend on it; once cleared it is not called again.
+TEST(PipelineTest, WorkerTaskRunsOnWorkersBetweenDocuments) {
+  std::vector<std::string> originals;
+  const std::vector<Document> docs = PlantedCorpus(11, 3000, &originals);
+  const std::string expected = Report(docs, ScanOptions());
+  ScanOptions options;
+  options.threads = 3;
+  auto scanner = Scanner::Create(options);
+  ASSERT_TRUE(scanner.ok()) << scanner.status();
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int> calls{0}, on_caller{0};
+  (*scanner)->SetWorkerTask([&] {
+    ++calls;
+    if (std::this_thread::get_id() == caller) ++on_caller;
+  });
+  for (size_t i = 0; i < docs.size(); ++i) {
+    (*scanner)->Add(docs[i]);
+    if (i == docs.size() / 2) {
+      (*scanner)->SetWorkerTask(nullptr);
+      const int at_clear = calls.load();
+      EXPECT_GT(at_clear, 0);
+      for (size_t j = i + 1; j < docs.size(); ++j) (*scanner)->Add(docs[j]);
+      (*scanner)->Flush();
+      EXPECT_EQ(calls.load(), at_clear);
+      break;
+    }
+  }
+  EXPECT_EQ(on_caller.load(), 0);
+  ASSERT_TRUE((*scanner)->Finish().ok());
+  std::string listed;
+  for (const SpanRecord& span : (*scanner)->Spans()) {
+    AppendSpanJson(span, &listed);
+  }
+  EXPECT_EQ(listed, expected);
 }
 
 // A scanner destroyed with a batch still being sketched waits for its

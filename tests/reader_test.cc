@@ -8,12 +8,14 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "newsdedup/output_file.h"
@@ -31,8 +33,10 @@ struct ReadResult {
   uint64_t bytes = 0;
 };
 
-ReadResult ReadAll(std::vector<std::string> inputs,
-                   ReaderOptions options = {}) {
+// `pumpers`: threads calling Pump() while the records are read (with
+// options.pumped, the workers of a caller).
+ReadResult ReadAll(std::vector<std::string> inputs, ReaderOptions options = {},
+                   int pumpers = 0) {
   ReadResult result;
   auto reader = Reader::Open(
       std::move(inputs), options,
@@ -41,6 +45,23 @@ ReadResult ReadAll(std::vector<std::string> inputs,
     result.status = reader.status();
     return result;
   }
+  std::atomic<bool> done{false};
+  std::vector<std::thread> pumping;
+  for (int t = 0; t < pumpers; ++t) {
+    pumping.emplace_back([&] {
+      while (!done.load()) {
+        if (!(*reader)->Pump()) std::this_thread::yield();
+      }
+    });
+  }
+  struct Join {
+    std::atomic<bool>* done;
+    std::vector<std::thread>* threads;
+    ~Join() {
+      done->store(true);
+      for (std::thread& t : *threads) t.join();
+    }
+  } join{&done, &pumping};
   Document doc;
   while (true) {
     auto more = (*reader)->Next(&doc);
@@ -274,20 +295,23 @@ TEST(ReaderTest, LargeInputsReadWholeInEveryEncoding) {
   }
   ASSERT_GT(plain.size(), size_t{6} << 20);
   // The records read from a corrupted stream, by read-ahead and extension.
-  std::map<std::string, std::vector<std::string>> broken_ids[2];
-  for (const bool read_ahead : {false, true}) {
+  std::map<std::string, std::vector<std::string>> broken_ids[3];
+  for (int mode = 0; mode < 3; ++mode) {
     ReaderOptions options;
-    // On a thread of its own for gzip and zstd: the same records, and the
-    // same report of a truncation after them.
-    options.read_ahead = read_ahead;
+    // On a thread of its own for gzip and zstd, or (zstd) pumped by another
+    // thread: the same records, and the same report of a truncation after
+    // them.
+    options.read_ahead = mode > 0;
+    options.pumped = mode == 2;
+    const int pumpers = mode == 2 ? 1 : 0;
     for (const std::string ext : {"", ".gz", ".zst"}) {
-      SCOPED_TRACE(testing::Message() << "read ahead " << read_ahead);
+      SCOPED_TRACE(testing::Message() << "read-ahead mode " << mode);
       const std::string path = TempPath("large.jsonl" + ext);
       auto out = OutputFile::Open(path);
       ASSERT_TRUE(out.ok()) << out.status();
       ASSERT_TRUE((*out)->Write(plain).ok());
       ASSERT_TRUE((*out)->Commit().ok());
-      ReadResult r = ReadAll({path}, options);
+      ReadResult r = ReadAll({path}, options, pumpers);
       ASSERT_TRUE(r.status.ok()) << r.status;
       EXPECT_EQ(r.malformed, 0u) << ext;
       EXPECT_EQ(r.bytes, plain.size()) << ext;
@@ -315,7 +339,7 @@ TEST(ReaderTest, LargeInputsReadWholeInEveryEncoding) {
         // then the truncation is reported.
         const std::string prefix = bytes.substr(0, bytes.size() * 2 / 3);
         WriteFile(path, prefix);
-        ReadResult cut = ReadAll({path}, options);
+        ReadResult cut = ReadAll({path}, options, pumpers);
         ASSERT_TRUE(cut.status.ok()) << cut.status;
         EXPECT_EQ(cut.malformed, 1u) << ext;
         ASSERT_FALSE(cut.errors.empty()) << ext;
@@ -333,7 +357,7 @@ TEST(ReaderTest, LargeInputsReadWholeInEveryEncoding) {
         // Bytes after the end of the stream: every record, then the
         // corruption.
         WriteFile(path, bytes + "garbage!");
-        ReadResult tail = ReadAll({path}, options);
+        ReadResult tail = ReadAll({path}, options, pumpers);
         ASSERT_TRUE(tail.status.ok()) << tail.status;
         EXPECT_EQ(tail.docs.size(), texts.size()) << ext;
         EXPECT_EQ(tail.malformed, 1u) << ext;
@@ -347,7 +371,7 @@ TEST(ReaderTest, LargeInputsReadWholeInEveryEncoding) {
         std::string flipped = bytes;
         flipped[flipped.size() / 2] ^= 0x5A;
         WriteFile(path, flipped);
-        ReadResult broken = ReadAll({path}, options);
+        ReadResult broken = ReadAll({path}, options, pumpers);
         ASSERT_TRUE(broken.status.ok()) << broken.status;
         for (size_t i = 0; i < broken.docs.size() && i < 1000; ++i) {
           ASSERT_EQ(broken.docs[i].text, texts[i]) << ext;
@@ -355,13 +379,14 @@ TEST(ReaderTest, LargeInputsReadWholeInEveryEncoding) {
         std::vector<std::string> ids;
         for (const Document& d : broken.docs) ids.push_back(d.id);
         ids.push_back(std::to_string(broken.malformed) + " malformed");
-        broken_ids[read_ahead ? 1 : 0][ext] = std::move(ids);
+        broken_ids[mode][ext] = std::move(ids);
       }
       std::remove(path.c_str());
     }
   }
   for (const std::string ext : {".gz", ".zst"}) {
     EXPECT_EQ(broken_ids[0][ext], broken_ids[1][ext]) << ext;
+    EXPECT_EQ(broken_ids[0][ext], broken_ids[2][ext]) << ext;
     EXPECT_GT(broken_ids[0][ext].size(), 1000u) << ext;
   }
 }
@@ -429,15 +454,17 @@ TEST(ReaderTest, LinesAcrossBlocksInEveryEncoding) {
   }
 }
 
-// `path` read with and without the read-ahead thread: `bytes` bytes, no
-// malformed record, and the records' texts in order.
+// `path` read without reading ahead, with the read-ahead thread, and
+// pumped by two threads or by none: `bytes` bytes, no malformed record, and
+// the records' texts in order.
 void ExpectReadWhole(const std::string& path, uint64_t bytes,
                      const std::vector<std::string>& texts) {
-  for (const bool read_ahead : {false, true}) {
-    SCOPED_TRACE(testing::Message() << "read ahead " << read_ahead);
+  for (int mode = 0; mode < 4; ++mode) {
+    SCOPED_TRACE(testing::Message() << "read-ahead mode " << mode);
     ReaderOptions options;
-    options.read_ahead = read_ahead;
-    ReadResult r = ReadAll({path}, options);
+    options.read_ahead = mode > 0;
+    options.pumped = mode > 1;
+    ReadResult r = ReadAll({path}, options, mode == 3 ? 2 : 0);
     ASSERT_TRUE(r.status.ok()) << r.status;
     EXPECT_EQ(r.malformed, 0u);
     EXPECT_EQ(r.bytes, bytes);

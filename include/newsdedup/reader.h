@@ -60,6 +60,12 @@ struct ReaderOptions {
   // pipes): for callers with a core to spare. Default false. The records,
   // and the malformed ones, are the same either way.
   bool read_ahead = false;
+  // With read_ahead: zstd files are decompressed ahead by calls to Pump()
+  // from the caller's other threads (its workers, between jobs) instead of
+  // on a thread of their own, which would compete with them for the cores;
+  // Next() decodes what it needs where nobody has pumped. gzip files keep
+  // their thread. Default false.
+  bool pumped = false;
 
   absl::Status Validate() const;
 };
@@ -94,6 +100,13 @@ class Reader {
   // reported, counted and skipped; with options.strict the first one is
   // returned as an error instead.
   absl::StatusOr<bool> Next(Document* doc);
+
+  // With ReaderOptions::pumped: decompresses ahead of Next() on the calling
+  // thread, a long run where the current file's buffer has room for one,
+  // and returns whether it did. Safe to call from any thread but Next()'s
+  // while the reader exists; one call at a time decodes (others return
+  // false at once). Otherwise it does nothing.
+  bool Pump();
 
   uint64_t records() const { return records_; }
   uint64_t malformed() const { return malformed_; }

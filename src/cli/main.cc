@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -314,13 +315,22 @@ absl::Status RunRecordPass(const Flags& f, ScanRun* run) {
 }
 
 absl::Status RunPassOne(const Flags& f, ScanRun* run) {
+  // The sketching workers decompress ahead between documents: a thread of
+  // its own would compete with them and this one for the cores.
+  newsdedup::ReaderOptions reader_options = f.reader;
+  reader_options.pumped = f.scan.threads > 1;
   auto reader = newsdedup::Reader::Open(
-      f.inputs, f.reader,
+      f.inputs, reader_options,
       [](const newsdedup::Malformed& m) { std::cerr << m.ToString() << "\n"; });
   if (!reader.ok()) return reader.status();
   auto scanner = newsdedup::Scanner::Create(f.scan);
   if (!scanner.ok()) return scanner.status();
   run->scanner = std::move(*scanner);
+  if (reader_options.pumped) {
+    run->scanner->SetWorkerTask([r = reader->get()] { r->Pump(); });
+  }
+  // Cleared before the reader goes: no worker may pump it after that.
+  absl::Cleanup stop_pumping = [run] { run->scanner->SetWorkerTask(nullptr); };
   if (f.passages_enabled) {
     auto finder = newsdedup::PassageFinder::Create(f.passages);
     if (!finder.ok()) return finder.status();

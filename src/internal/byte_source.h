@@ -19,6 +19,14 @@ namespace newsdedup::internal {
 // copies a line that ends closer than this to the block's end.
 inline constexpr size_t kLinePadding = 64;
 
+// How a compressed stream from a regular file is decoded ahead of the
+// caller (see ByteSource::Open).
+enum class ReadAhead {
+  kNone,    // by the caller's reads
+  kThread,  // on a thread of its own
+  kPump,    // zstd: by calls to Pump() from another thread (gzip: kThread)
+};
+
 class ByteSource {
  public:
   // Opens `path` ("-" for stdin) and recognises gzip (1F 8B) and zstd
@@ -32,9 +40,12 @@ class ByteSource {
   // on a thread of its own, so that its runs of decoding overlap the
   // caller's work instead of stalling it: gzip up to two chunks ahead of
   // the caller (of 4 MB, smaller at first), zstd into its ring up to 16 MB
-  // ahead. For callers with a core to spare.
+  // ahead. For callers with a core to spare. `kPump`: zstd decodes
+  // ahead only when another thread calls Pump(): a caller whose workers
+  // pump between jobs has no third thread competing for its cores (the
+  // reading thread decodes itself when it finds nothing decoded).
   static absl::StatusOr<std::unique_ptr<ByteSource>> Open(
-      const std::string& path, bool read_ahead = false);
+      const std::string& path, ReadAhead read_ahead = ReadAhead::kNone);
   virtual ~ByteSource() = default;
 
   // Reads up to `n` decompressed bytes; 0 at the end. A truncated or corrupt
@@ -49,6 +60,12 @@ class ByteSource {
   // by a decoding thread. Errors as Read. Only where lends() is true.
   virtual bool lends() const { return false; }
   virtual absl::StatusOr<std::string_view> Lend();
+
+  // Opened with ReadAhead::kPump: decodes ahead on the calling thread (any
+  // thread but the reading one, and one at a time is enough: others
+  // return at once) while the ring has room for a long run. Returns
+  // whether it decoded. Elsewhere it does nothing.
+  virtual bool Pump() { return false; }
 };
 
 // Splits a ByteSource into lines ('\n' removed, a trailing '\r' kept).
