@@ -146,7 +146,9 @@ struct UnitSketch {
   bool exact = true;           // body headlines: same words as the title
 };
 
-struct DocumentSketch {
+// Cache-line aligned: two threads sketch neighbouring documents, and the
+// vectors' ends change with every unit (false sharing otherwise).
+struct alignas(64) DocumentSketch {
   std::vector<UnitSketch> units;  // sorted by (field, begin)
   // Shingle fingerprints (the high 32 bits of each shingle hash, the value
   // MinHash sees), in shingle order, per paragraph unit: half the memory of the
@@ -440,24 +442,29 @@ class Scanner::Impl {
   std::vector<SpanRecord> Spans() const {
     constexpr size_t kUnitsPerPart = size_t{1} << 14;
     const size_t parts = (units_.size() + kUnitsPerPart - 1) / kUnitsPerPart;
-    std::vector<std::vector<SpanRecord>> listed(parts);
+    // A line each: the threads' vectors grow side by side.
+    struct alignas(64) Part {
+      std::vector<SpanRecord> spans;
+    };
+    std::vector<Part> listed(parts);
     internal::ParallelFor(parts, options_.threads, [&](size_t p) {
       const size_t end = std::min(units_.size(), (p + 1) * kUnitsPerPart);
       SpanRecord span;
       for (size_t i = p * kUnitsPerPart; i < end; ++i) {
         if (Describe(static_cast<uint32_t>(i), &span)) {
-          listed[p].push_back(std::move(span));
+          listed[p].spans.push_back(std::move(span));
           span = SpanRecord();
         }
       }
     });
     size_t total = 0;
-    for (const std::vector<SpanRecord>& part : listed) total += part.size();
+    for (const Part& part : listed) total += part.spans.size();
     std::vector<SpanRecord> spans;
     spans.reserve(total);
-    for (std::vector<SpanRecord>& part : listed) {
-      std::move(part.begin(), part.end(), std::back_inserter(spans));
-      std::vector<SpanRecord>().swap(part);
+    for (Part& part : listed) {
+      std::move(part.spans.begin(), part.spans.end(),
+                std::back_inserter(spans));
+      std::vector<SpanRecord>().swap(part.spans);
     }
     return spans;
   }
@@ -477,7 +484,8 @@ class Scanner::Impl {
  private:
   // ---- Parallel stage: one document at a time, no shared writes. ----
 
-  struct Scratch {
+  // Cache-line aligned: each thread's vectors grow with every token.
+  struct alignas(64) Scratch {
     const Patterns* patterns = nullptr;  // the sketching thread's own
     std::vector<Token> tokens;  // of the text field; the token sink's after
                                 // SketchDocument
