@@ -196,12 +196,16 @@ absl::Status NearMatcher::Finish(const MatchFn& on_match) {
 
 absl::Status NearMatcher::FinishPhases(const MatchFn& on_match) {
   absl::Status s = store_->Seal();
-  if (s.ok()) s = bands_->Finish();
+  // Band records all in memory: each partition is sorted and paired on one
+  // thread, in one go; otherwise the merged runs are paired in order.
+  const bool in_memory = s.ok() && bands_->in_memory_partitions();
+  if (s.ok() && !in_memory) s = bands_->Finish();
   if (!s.ok()) return s;
+  bands_->NoteBuffer();
   NotePeak(bands_->stats().peak_buffer_bytes + store_->BufferBytes(),
            store_->TableBytes() + unit_of_.capacity() * 4);
   SortedRuns<uint64_t> pairs(RunOptions(options_, "pairs"));
-  s = MakePairs(&pairs);
+  s = in_memory ? SortAndPairInPartitions(&pairs) : MakePairs(&pairs);
   const SortedRunsStats band_stats = bands_->stats();
   bands_.reset();  // its runs are deleted now
   if (s.ok()) s = pairs.Finish();
@@ -217,30 +221,87 @@ absl::Status NearMatcher::FinishPhases(const MatchFn& on_match) {
 // Phase 2: band records sorted by (key, paragraph) list each bucket in
 // input order; every paragraph pairs with the window of paragraphs before
 // it. Pairs are (later << 32 | earlier), sorted next by the later one.
-absl::Status NearMatcher::MakePairs(SortedRuns<uint64_t>* pairs) {
-  const size_t window_size = std::max<uint32_t>(1, options_.bucket_window);
-  std::vector<uint32_t> window(window_size);  // a ring of the latest ids
-  size_t filled = 0, next = 0;
-  uint64_t bucket = 0;
-  BandRecord record;
-  while (bands_->Next(&record)) {
+namespace {
+
+// Takes band records in sorted order and emits their pairs.
+class PairMaker {
+ public:
+  explicit PairMaker(uint32_t bucket_window)
+      : window_(std::max<uint32_t>(1, bucket_window)) {}
+
+  template <typename Emit>
+  bool Take(const BandRecord& record, const Emit& emit) {
     const uint64_t key = record.key();
     const uint32_t r = record.paragraph;
-    if (filled == 0 || key != bucket) {
-      bucket = key;
-      filled = next = 0;
+    if (filled_ == 0 || key != bucket_) {
+      bucket_ = key;
+      filled_ = next_ = 0;
     }
-    for (size_t k = 0; k < filled; ++k) {
+    for (size_t k = 0; k < filled_; ++k) {
       // Two bands of one paragraph may (rarely) have the same key.
-      if (window[k] == r) continue;
-      absl::Status s = pairs->Add(uint64_t{r} << 32 | window[k]);
-      if (!s.ok()) return s;
+      if (window_[k] == r) continue;
+      if (!emit(uint64_t{r} << 32 | window_[k])) return false;
     }
-    window[next] = r;
-    next = (next + 1) % window_size;
-    filled = std::min(filled + 1, window_size);
+    window_[next_] = r;
+    next_ = (next_ + 1) % window_.size();
+    filled_ = std::min(filled_ + 1, window_.size());
+    return true;
+  }
+
+ private:
+  std::vector<uint32_t> window_;  // a ring of the latest ids
+  size_t filled_ = 0, next_ = 0;
+  uint64_t bucket_ = 0;
+};
+
+}  // namespace
+
+absl::Status NearMatcher::MakePairs(SortedRuns<uint64_t>* pairs) {
+  PairMaker maker(options_.bucket_window);
+  absl::Status s;
+  const auto add = [&](uint64_t pair) {
+    s = pairs->Add(pair);
+    return s.ok();
+  };
+  BandRecord record;
+  while (bands_->Next(&record)) {
+    if (!maker.Take(record, add)) return s;
   }
   if (!bands_->status().ok()) return bands_->status();
+  stats_.pairs = pairs->stats().records;
+  return absl::OkStatus();
+}
+
+// The same from partitions in memory, sorted and paired on all threads a
+// group at a time (a bucket lies in one partition), the pairs then added
+// in order: at most a group's pairs wait in memory.
+absl::Status NearMatcher::SortAndPairInPartitions(SortedRuns<uint64_t>* pairs) {
+  constexpr size_t kGroup = 128;
+  struct alignas(64) Found {
+    std::vector<uint64_t> pairs;
+  };
+  std::vector<Found> found(std::min(kGroup, bands_->partitions()));
+  for (size_t begin = 0; begin < bands_->partitions(); begin += kGroup) {
+    const size_t end = std::min(bands_->partitions(), begin + kGroup);
+    bands_->SortEachPartition(
+        begin, end, options_.threads,
+        [&](size_t p, const BandRecord* records, size_t n) {
+          std::vector<uint64_t>& out = found[p - begin].pairs;
+          out.clear();
+          PairMaker maker(options_.bucket_window);
+          const auto emit = [&out](uint64_t pair) {
+            out.push_back(pair);
+            return true;
+          };
+          for (size_t i = 0; i < n; ++i) maker.Take(records[i], emit);
+        });
+    for (size_t k = 0; k < end - begin; ++k) {
+      for (uint64_t pair : found[k].pairs) {
+        absl::Status s = pairs->Add(pair);
+        if (!s.ok()) return s;
+      }
+    }
+  }
   stats_.pairs = pairs->stats().records;
   return absl::OkStatus();
 }

@@ -145,6 +145,7 @@ class NearMatcher {
   absl::Status GuessInParallel(
       size_t n, const std::function<absl::Status(size_t, Scratch*)>& fn);
   absl::Status MakePairs(SortedRuns<uint64_t>* pairs);
+  absl::Status SortAndPairInPartitions(SortedRuns<uint64_t>* pairs);
   absl::Status Verify(SortedRuns<uint64_t>* pairs, const MatchFn& on_match);
   void NotePeak(uint64_t buffers, uint64_t tables);
 

@@ -403,6 +403,25 @@ class SortedRuns {
     return regions_ == nullptr ? nullptr : regions_.get() + p * region_;
   }
 
+  // Partitioned and nothing spilled: sorts partitions [begin, end) in
+  // place on `threads` threads, calling fn(p, data, n) on each one's
+  // sorted records right after, on the thread that sorted it (partitions
+  // hold disjoint ranges of keys, ascending with p). Instead of Finish:
+  // Next has nothing to return after it.
+  template <typename Fn>
+  void SortEachPartition(size_t begin, size_t end, int threads, const Fn& fn) {
+    NoteBuffer();
+    const int shift = 64 - partition_bits_;
+    ParallelFor(end - begin, threads, [&](size_t k) {
+      const size_t p = begin + k;
+      thread_local std::vector<T> scratch;
+      T* data = regions_ == nullptr ? nullptr : regions_.get() + p * region_;
+      const size_t n = regions_ == nullptr ? 0 : fill_[p];
+      SortSpread(data, n, static_cast<uint64_t>(p) << shift, shift, &scratch);
+      fn(p, static_cast<const T*>(data), n);
+    });
+  }
+
   // Threads for the sorts still to come (SortedRunsOptions::threads).
   void set_threads(int threads) { options_.threads = threads; }
 
