@@ -438,34 +438,29 @@ class Scanner::Impl {
     }
   }
 
-  // The spans, listed a range of units at a time on all threads.
+  // The spans, listed a range of units at a time on all threads: each
+  // range's spans counted first, then written in place.
   std::vector<SpanRecord> Spans() const {
     constexpr size_t kUnitsPerPart = size_t{1} << 14;
     const size_t parts = (units_.size() + kUnitsPerPart - 1) / kUnitsPerPart;
-    // A line each: the threads' vectors grow side by side.
-    struct alignas(64) Part {
-      std::vector<SpanRecord> spans;
-    };
-    std::vector<Part> listed(parts);
+    std::vector<size_t> start(parts + 1, 0);
     internal::ParallelFor(parts, options_.threads, [&](size_t p) {
       const size_t end = std::min(units_.size(), (p + 1) * kUnitsPerPart);
-      SpanRecord span;
+      size_t n = 0;
       for (size_t i = p * kUnitsPerPart; i < end; ++i) {
-        if (Describe(static_cast<uint32_t>(i), &span)) {
-          listed[p].spans.push_back(std::move(span));
-          span = SpanRecord();
-        }
+        n += Reported(static_cast<uint32_t>(i)) ? 1 : 0;
+      }
+      start[p + 1] = n;
+    });
+    for (size_t p = 0; p < parts; ++p) start[p + 1] += start[p];
+    std::vector<SpanRecord> spans(start[parts]);
+    internal::ParallelFor(parts, options_.threads, [&](size_t p) {
+      const size_t end = std::min(units_.size(), (p + 1) * kUnitsPerPart);
+      SpanRecord* out = spans.data() + start[p];
+      for (size_t i = p * kUnitsPerPart; i < end; ++i) {
+        if (Describe(static_cast<uint32_t>(i), out)) ++out;
       }
     });
-    size_t total = 0;
-    for (const Part& part : listed) total += part.spans.size();
-    std::vector<SpanRecord> spans;
-    spans.reserve(total);
-    for (Part& part : listed) {
-      std::move(part.spans.begin(), part.spans.end(),
-                std::back_inserter(spans));
-      std::vector<SpanRecord>().swap(part.spans);
-    }
     return spans;
   }
 
