@@ -8,8 +8,8 @@
 // - every malformed record reaches the callback, and the counts agree;
 // - a plain input is consumed whole (bytes() == input size);
 // - gzip- and zstd-compressed copies read exactly like the plain input,
-//   with and without the read-ahead thread (and so does a compressed
-//   input);
+//   with and without the read-ahead thread, and pumped by another thread
+//   (and so does a compressed input);
 // - a truncated compressed copy yields a prefix of those documents and
 //   reports the truncation;
 // - a text document is the input itself, its title a line of it.
@@ -17,12 +17,14 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "newsdedup/reader.h"
@@ -63,11 +65,14 @@ struct Result {
   std::vector<std::string> messages;
 };
 
+enum class Ahead { kNone, kThread, kPumped };
+
 Result Read(const std::string& path, InputFormat format,
-            bool read_ahead = false) {
+            Ahead ahead = Ahead::kNone) {
   ReaderOptions options;
   options.format = format;
-  options.read_ahead = read_ahead;
+  options.read_ahead = ahead != Ahead::kNone;
+  options.pumped = ahead == Ahead::kPumped;
   options.keep_raw = true;
   options.max_line_bytes = 1024;  // the minimum: long lines are fuzzed too
   Result r;
@@ -77,6 +82,16 @@ Result Read(const std::string& path, InputFormat format,
     Check(m.raw.size() <= options.max_line_bytes, "raw longer than a line");
   });
   Check(reader.ok(), "Open failed on an existing file");
+  // Pumped: another thread decodes ahead, as a scanner's workers do.
+  std::atomic<bool> done{false};
+  std::thread pumper;
+  if (ahead == Ahead::kPumped) {
+    pumper = std::thread([&] {
+      while (!done.load()) {
+        if (!(*reader)->Pump()) std::this_thread::yield();
+      }
+    });
+  }
   Document doc;
   while (true) {
     auto more = (*reader)->Next(&doc);
@@ -89,6 +104,8 @@ Result Read(const std::string& path, InputFormat format,
     }
     r.docs.push_back(doc);
   }
+  done.store(true);
+  if (pumper.joinable()) pumper.join();
   r.malformed = (*reader)->malformed();
   r.records = (*reader)->records();
   r.bytes = (*reader)->bytes();
@@ -147,13 +164,16 @@ void CheckSameDocuments(const Result& plain, const Result& other,
   Check(other.bytes == plain.bytes, what);
 }
 
-// The same file read with and without the read-ahead thread: the same
-// documents, and the same errors (what comes before a damaged block does
-// not depend on the thread).
+// The same file read with and without the read-ahead thread, and pumped:
+// the same documents, and the same errors (what comes before a damaged
+// block does not depend on the thread).
 void CheckReadAhead(const std::string& path, const Result& without) {
-  const Result with = Read(path, InputFormat::kJsonl, /*read_ahead=*/true);
+  const Result with = Read(path, InputFormat::kJsonl, Ahead::kThread);
   CheckSameDocuments(without, with, "read-ahead reads differently");
   Check(with.messages == without.messages, "read-ahead reports differently");
+  const Result pumped = Read(path, InputFormat::kJsonl, Ahead::kPumped);
+  CheckSameDocuments(without, pumped, "pumped reads differently");
+  Check(pumped.messages == without.messages, "pumped reads report differently");
 }
 
 void CheckPrefix(const Result& plain, const Result& truncated,
