@@ -789,7 +789,8 @@ class Scanner::Impl {
       std::vector<T>().swap(*v);
   }
 
-  // A worker: sketches posted documents until the scanner goes away.
+  // A worker: sketches posted documents until the scanner goes away,
+  // running the worker task before each one and before it waits.
   void Work(int shard) {
     std::unique_lock<std::mutex> lock(pool_mu_);
     while (true) {

@@ -175,9 +175,12 @@ class Reader::Impl {
 
   const std::string& last_error() const { return last_error_; }
 
+  // A Pump still running ends before the source goes.
+  ~Impl() { EndLines(); }
+
   // Decodes ahead on the calling thread (ReaderOptions::pumped). The lock
-  // keeps the source alive while it decodes; a busy one means the reading
-  // thread is changing files.
+  // keeps the source alive while it decodes; a busy one means another
+  // thread is pumping, or the reading thread is changing files.
   bool Pump() {
     std::unique_lock<std::mutex> lock(pump_mu_, std::try_to_lock);
     return lock.owns_lock() && pump_source_ != nullptr && pump_source_->Pump();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <random>
 #include <set>
@@ -386,6 +387,11 @@ TEST(PipelineTest, WorkerTaskRunsOnWorkersBetweenDocuments) {
   for (size_t i = 0; i < docs.size(); ++i) {
     (*scanner)->Add(docs[i]);
     if (i == docs.size() / 2) {
+      // The workers started with the first batch (a loaded machine may not
+      // have run them yet: waited for, up to a minute).
+      for (int wait = 0; wait < 6000 && calls.load() == 0; ++wait) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
       (*scanner)->SetWorkerTask(nullptr);
       const int at_clear = calls.load();
       EXPECT_GT(at_clear, 0);

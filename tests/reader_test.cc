@@ -598,6 +598,51 @@ TEST(ReaderTest, ZstdSmallFramesThenLargerOnesReadWhole) {
 
 // A skippable frame claiming more bytes than the file has is a truncation,
 // found without holding what it claims (up to 4 GB) in memory.
+// Pumped, frames smaller than the ring's 16 MB ahead are decoded ahead
+// too (their rings are sized by their content): Pump, called here between
+// records on the reading thread itself, decodes runs, and the records come
+// out whole and in order.
+TEST(ReaderTest, ZstdSmallSizedFramesArePumped) {
+  std::string plain, file;
+  std::vector<std::string> texts;
+  for (int frame = 0; frame < 4; ++frame) {
+    std::string part;
+    while (part.size() < (size_t{3} << 20)) {
+      std::string text = "record " + std::to_string(texts.size()) + " " +
+                         std::string(texts.size() * 7919 % 997, 'k');
+      part += "{\"id\": \"r" + std::to_string(texts.size()) +
+              "\", \"text\": \"" + text + "\"}\n";
+      texts.push_back(std::move(text));
+    }
+    file += ZstdFrame(part, 3, 22, /*content_size=*/true);
+    plain += part;
+  }
+  const std::string path = TempPath("sized-frames.jsonl.zst");
+  WriteFile(path, file);
+  ReaderOptions options;
+  options.read_ahead = true;
+  options.pumped = true;
+  auto reader = Reader::Open({path}, options, nullptr);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  size_t pumps = 0, read = 0;
+  Document doc;
+  while (true) {
+    auto more = (*reader)->Next(&doc);
+    ASSERT_TRUE(more.ok()) << more.status();
+    if (!*more) break;
+    ASSERT_LT(read, texts.size());
+    ASSERT_EQ(doc.text, texts[read]) << read;
+    ++read;
+    if ((*reader)->Pump()) ++pumps;
+  }
+  EXPECT_EQ(read, texts.size());
+  EXPECT_EQ((*reader)->bytes(), plain.size());
+  EXPECT_EQ((*reader)->malformed(), 0u);
+  // 12 MB in runs of up to a ring (about 6 MB here, across frames).
+  EXPECT_GE(pumps, 2u);
+  std::remove(path.c_str());
+}
+
 TEST(ReaderTest, ZstdSkippableFrameClaimingTooMuchIsTruncated) {
   const std::string path = TempPath("skip.jsonl.zst");
   WriteFile(path, std::string("\x50\x2A\x4D\x18\x00\x00\x00\xF0"

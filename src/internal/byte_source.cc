@@ -196,8 +196,9 @@ class GzipSource : public ByteSource {
 // `threaded`: blocks are decoded on a thread of its own while there is
 // room, and Lend hands out what is decoded (kLendMax at most, so that
 // bytes come back to the ring often). `pumped`: the same, but decoded by
-// Pump() from the caller's other threads, in runs of kPumpRoom or more,
-// and by Lend where nothing is decoded. Otherwise Lend decodes once it has
+// Pump() from the caller's other threads, in runs of kPumpRoom or more
+// (less in a small frame's ring), and by Lend where nothing is decoded
+// (a block at a time). Otherwise Lend decodes once it has
 // handed out everything: as much as the ring has room for (`fill`, a
 // regular file: a long run keeps the window in cache) or up to the first
 // block with bytes in it (a pipe: records arrive as they come).
@@ -308,7 +309,7 @@ class ZstdRingSource : public ByteSource {
       // lending or decoding.
       std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
       if (!lock.owns_lock() || stepping_ || Over() || next_ != Next::kBlocks ||
-          Free() < kPumpRoom) {
+          Free() < std::min(kPumpRoom, (capacity_ - window_) / 4 * 3)) {
         return false;
       }
       stepping_ = true;
@@ -332,11 +333,13 @@ class ZstdRingSource : public ByteSource {
   static constexpr size_t kInputBytes = size_t{1} << 20;
   // Bytes decoded ahead of the caller, beyond the window.
   static constexpr uint64_t kRingAhead = uint64_t{16} << 20;
-  // The most one threaded Lend hands out: bytes lent come back to the ring
-  // only at the next call.
+  // The most one Lend hands out with a decoder ahead (threaded or pumped):
+  // bytes lent come back to the ring only at the next call.
   static constexpr uint64_t kLendMax = uint64_t{4} << 20;
-  // A pump starts once this much of the ring is free: long runs keep the
-  // window in cache (12 of the 16 MB ahead, from measurements on Reuters).
+  // A pump starts once this much of the ring is free, or three quarters of
+  // what can ever be free (a frame smaller than kRingAhead sizes its ring
+  // by its content): long runs keep the window in cache (12 of the 16 MB
+  // ahead, from measurements on Reuters).
   static constexpr uint64_t kPumpRoom = uint64_t{12} << 20;
   // Room asked for beyond a block's largest size (zstd's wild copies).
   static constexpr uint64_t kMargin = 64;
@@ -442,7 +445,8 @@ class ZstdRingSource : public ByteSource {
 
   // One step of decoding, when CanStep(): a frame's header, its ring, or
   // one call of the buffer-less decoder. Called without mu_, by one thread
-  // only (the decoding thread, or Lend's caller).
+  // at a time: the decoding thread; or Lend's caller; or, pumped, whoever
+  // set stepping_ (Lend's caller or Pump's).
   void Step() {
     switch (next_) {
       case Next::kHeader:
@@ -594,7 +598,8 @@ class ZstdRingSource : public ByteSource {
   std::condition_variable ready_;  // bytes decoded, the end, or an error
   std::condition_variable space_;  // bytes given back, or stop_
   // Under mu_: the ring and the positions in it. (next_ and block_max_ are
-  // the decoding side's alone; CanStep reads them there.)
+  // the decoding side's alone: the thread stepping, which CanStep runs on;
+  // pumped, they pass between threads with stepping_, under mu_.)
   Next next_ = Next::kHeader;
   bool stepping_ = false;  // pumped: a thread is decoding
   std::unique_ptr<char[]> ring_;

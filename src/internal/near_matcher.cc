@@ -274,15 +274,24 @@ absl::Status NearMatcher::MakePairs(SortedRuns<uint64_t>* pairs) {
 
 // The same from partitions in memory, sorted and paired on all threads a
 // group at a time (a bucket lies in one partition), the pairs then added
-// in order: at most a group's pairs wait in memory.
+// in order. The pairs waiting are kept near an eighth of the memory
+// limit: groups grow while they hold less, and shrink when they hold more
+// (counted with the matcher's buffers).
 absl::Status NearMatcher::SortAndPairInPartitions(SortedRuns<uint64_t>* pairs) {
-  constexpr size_t kGroup = 128;
+  const size_t parts = bands_->partitions();
+  const uint64_t budget =
+      std::max<uint64_t>(options_.memory_limit / 8, 1 << 20);
+  constexpr size_t kMaxGroup = 128;
+  const size_t min_group = std::min(
+      kMaxGroup, static_cast<size_t>(std::max(1, options_.threads)) * 4);
   struct alignas(64) Found {
     std::vector<uint64_t> pairs;
   };
-  std::vector<Found> found(std::min(kGroup, bands_->partitions()));
-  for (size_t begin = 0; begin < bands_->partitions(); begin += kGroup) {
-    const size_t end = std::min(bands_->partitions(), begin + kGroup);
+  std::vector<Found> found;
+  size_t group = min_group;
+  for (size_t begin = 0; begin < parts;) {
+    const size_t end = std::min(parts, begin + group);
+    if (found.size() < end - begin) found.resize(end - begin);
     bands_->SortEachPartition(
         begin, end, options_.threads,
         [&](size_t p, const BandRecord* records, size_t n) {
@@ -295,11 +304,23 @@ absl::Status NearMatcher::SortAndPairInPartitions(SortedRuns<uint64_t>* pairs) {
           };
           for (size_t i = 0; i < n; ++i) maker.Take(records[i], emit);
         });
+    uint64_t held = 0;
     for (size_t k = 0; k < end - begin; ++k) {
+      held += found[k].pairs.capacity() * sizeof(uint64_t);
       for (uint64_t pair : found[k].pairs) {
         absl::Status s = pairs->Add(pair);
         if (!s.ok()) return s;
       }
+      if (held > budget) std::vector<uint64_t>().swap(found[k].pairs);
+    }
+    NotePeak(bands_->stats().peak_buffer_bytes + store_->BufferBytes() +
+                 pairs->stats().peak_buffer_bytes + held,
+             0);
+    begin = end;
+    if (held > budget) {
+      group = std::max(min_group, group / 2);
+    } else if (held < budget / 2) {
+      group = std::min(kMaxGroup, group * 2);
     }
   }
   stats_.pairs = pairs->stats().records;

@@ -393,7 +393,8 @@ class SortedRuns {
   }
 
   // Partitioned and nothing spilled: the records sit in partitions(), in
-  // the order they were added (sorted only after Finish).
+  // the order they were added (sorted only by Finish or
+  // SortEachPartition).
   bool in_memory_partitions() const {
     return partition_bits_ > 0 && runs_.empty();
   }
@@ -406,8 +407,8 @@ class SortedRuns {
   // Partitioned and nothing spilled: sorts partitions [begin, end) in
   // place on `threads` threads, calling fn(p, data, n) on each one's
   // sorted records right after, on the thread that sorted it (partitions
-  // hold disjoint ranges of keys, ascending with p). Instead of Finish:
-  // Next has nothing to return after it.
+  // hold disjoint ranges of keys, ascending with p). Instead of Finish;
+  // Next must not be called after it.
   template <typename Fn>
   void SortEachPartition(size_t begin, size_t end, int threads, const Fn& fn) {
     NoteBuffer();
