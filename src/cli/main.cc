@@ -393,6 +393,24 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
   progress.Done();
   run->scanner->Flush();  // the last passage records
   run->EndPhase("read");
+  run->totals.records = (*reader)->records() + (*reader)->malformed();
+  run->totals.malformed = (*reader)->malformed();
+  run->totals.input_bytes = (*reader)->bytes();
+  // With threads to spare, what only the reading needed (the ids seen, the
+  // reader and its buffers) is freed beside the matching: 9-12 ms of
+  // frees on Reuters 2006-2010.
+  std::thread release;
+  absl::Cleanup join_release = [&release] {
+    if (release.joinable()) release.join();
+  };
+  if (f.scan.threads > 1) {
+    run->scanner->SetWorkerTask(nullptr);
+    release = std::thread(
+        [ids = std::move(first_seen), r = std::move(*reader)]() mutable {
+          ids = {};
+          r.reset();
+        });
+  }
   if (run->sink_failed.load()) return run->SinkStatus();
   // With threads to spare, the passage table is built while the scanner
   // matches: they share nothing, and each has serial steps the other can
@@ -419,9 +437,6 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
     run->stats.spilled_bytes += run->passages->stats().bytes_spilled;
     run->stats.buffer_bytes += run->passages->stats().peak_record_bytes;
   }
-  run->totals.records = (*reader)->records() + (*reader)->malformed();
-  run->totals.malformed = (*reader)->malformed();
-  run->totals.input_bytes = (*reader)->bytes();
   run->totals.threads = f.scan.threads;
   run->totals.simd = newsdedup::Scanner::SimdTarget();
   return absl::OkStatus();
