@@ -412,14 +412,10 @@ class SortedRuns {
   template <typename Fn>
   void SortEachPartition(size_t begin, size_t end, int threads, const Fn& fn) {
     NoteBuffer();
-    const int shift = 64 - partition_bits_;
     ParallelFor(end - begin, threads, [&](size_t k) {
       const size_t p = begin + k;
-      thread_local std::vector<T> scratch;
-      T* data = regions_ == nullptr ? nullptr : regions_.get() + p * region_;
-      const size_t n = regions_ == nullptr ? 0 : fill_[p];
-      SortSpread(data, n, static_cast<uint64_t>(p) << shift, shift, &scratch);
-      fn(p, static_cast<const T*>(data), n);
+      const T* data = SortPartition(p);
+      fn(p, data, data == nullptr ? 0 : fill_[p]);
     });
   }
 
@@ -511,12 +507,19 @@ class SortedRuns {
   // partition_bits_ bits), on `threads` threads.
   void SortPartitions(int threads) {
     if (held_ == 0) return;
+    ParallelFor(fill_.size(), threads, [&](size_t p) { SortPartition(p); });
+  }
+
+  // Sorts partition p in place (its keys share the top partition_bits_
+  // bits, p); returns its records, null when none were ever added.
+  T* SortPartition(size_t p) {
+    if (regions_ == nullptr) return nullptr;
     const int shift = 64 - partition_bits_;
-    ParallelFor(fill_.size(), threads, [&](size_t p) {
-      thread_local std::vector<T> scratch;
-      SortSpread(regions_.get() + p * region_, fill_[p],
-                 static_cast<uint64_t>(p) << shift, shift, &scratch);
-    });
+    thread_local std::vector<T> scratch;
+    T* data = regions_.get() + p * region_;
+    SortSpread(data, fill_[p], static_cast<uint64_t>(p) << shift, shift,
+               &scratch);
+    return data;
   }
 
   // Readies every run for merging: checks its header and loads its first
