@@ -409,22 +409,35 @@ class Scanner::Impl {
 
   absl::Status Finish() {
     Flush();
-    std::vector<Document>().swap(spent_);
+    std::vector<Document> spent;
+    spent.swap(spent_);
     spent_bytes_ = 0;
     if (!status_.ok()) return status_;
     // Headlines and paragraphs touch different units: with threads to
-    // spare, they are matched side by side.
+    // spare, they are matched side by side, and the shorter side also
+    // frees the spent documents and gathers what boilerplate learning
+    // needs of the exact repeats (on Reuters 2006-2010 the headlines take
+    // a third of the paragraphs' time).
+    const bool learn = options_.boilerplate_min_docs > 0;
+    BoilerplateFacts facts;
     absl::Status s;
-    if (options_.news_structure && options_.threads > 1) {
-      std::thread headlines([this]() { MatchHeadlines(); });
+    if (options_.threads > 1) {
+      std::thread beside([&]() {
+        std::vector<Document>().swap(spent);
+        if (options_.news_structure) MatchHeadlines();
+        if (learn) facts = GatherBoilerplateFacts();
+      });
       s = MatchNear();
-      headlines.join();
+      beside.join();
     } else {
+      std::vector<Document>().swap(spent);
       s = MatchNear();
       if (s.ok() && options_.news_structure) MatchHeadlines();
+      if (s.ok() && learn) facts = GatherBoilerplateFacts();
     }
     if (!s.ok()) return s;
-    if (options_.boilerplate_min_docs > 0) LearnBoilerplate();
+    if (learn) LearnBoilerplate(facts);
+    facts = BoilerplateFacts();
     AssignGroups();
     stats_.index_bytes = MemoryBytes();
     stats_.buffer_bytes = near_.stats().peak_buffer_bytes;
@@ -441,7 +454,6 @@ class Scanner::Impl {
   // The spans, listed a range of units at a time on all threads: each
   // range's spans counted first, then written in place.
   std::vector<SpanRecord> Spans() const {
-    constexpr size_t kUnitsPerPart = size_t{1} << 14;
     const size_t parts = (units_.size() + kUnitsPerPart - 1) / kUnitsPerPart;
     std::vector<size_t> start(parts + 1, 0);
     internal::ParallelFor(parts, options_.threads, [&](size_t p) {
@@ -744,6 +756,9 @@ class Scanner::Impl {
   // for the last document of one while others are still to be sketched.
   // With one thread each batch is sketched and matched in turn.
   static constexpr size_t kPostedBatches = 4;
+
+  // Units per range where the spans are counted or listed on all threads.
+  static constexpr size_t kUnitsPerPart = size_t{1} << 14;
 
   // The first posted document not yet taken, oldest batch first; false
   // when there is none. Under pool_mu_.
@@ -1132,7 +1147,55 @@ class Scanner::Impl {
 
   // ---- At Finish: learned site boilerplate. ----
 
-  void LearnBoilerplate() {
+  // What boilerplate learning reads of the exact repeats alone, so that it
+  // can be gathered while the near-duplicate matching runs.
+  struct Longest {
+    uint32_t unit = kNone;
+    uint32_t length = 0;
+  };
+  struct BoilerplateFacts {
+    // Per document, its longest paragraph and the longest one with other
+    // text (see LearnBoilerplate).
+    std::vector<Longest> top1, top2;
+    absl::flat_hash_map<uint32_t, uint32_t> copies;  // exact root -> copies
+    absl::flat_hash_map<uint32_t, uint32_t> site_docs;
+  };
+
+  // Reads only what reading settled (kinds, ranges, exact roots of
+  // paragraphs): safe beside MatchNear, which writes `first`, `similarity`
+  // and `exact`, and MatchHeadlines, which touches titles.
+  BoilerplateFacts GatherBoilerplateFacts() const {
+    BoilerplateFacts facts;
+    facts.top1.resize(doc_ids_.size());
+    facts.top2.resize(doc_ids_.size());
+    for (uint32_t i = 0; i < units_.size(); ++i) {
+      const UnitInfo& u = units_[i];
+      if (u.kind != UnitKind::kParagraph) continue;
+      const uint32_t length = u.end - u.begin;
+      Longest& a = facts.top1[u.doc];
+      Longest& b = facts.top2[u.doc];
+      if (a.unit == kNone || length > a.length) {
+        if (a.unit != kNone && units_[a.unit].exact_root != u.exact_root) b = a;
+        a = {i, length};
+      } else if (units_[a.unit].exact_root != u.exact_root &&
+                 (b.unit == kNone || length > b.length)) {
+        b = {i, length};
+      }
+    }
+    for (uint32_t site : doc_sites_) ++facts.site_docs[site];
+    // Only text occurring at least min_docs times can be under min_docs
+    // stories: the sets in LearnBoilerplate hold those alone (a set entry
+    // per paragraph took gigabytes at 100M paragraphs).
+    for (uint32_t i = 0; i < units_.size(); ++i) {
+      const UnitInfo& u = units_[i];
+      if (u.kind == UnitKind::kParagraph && u.exact_root != i) {
+        ++facts.copies[u.exact_root];
+      }
+    }
+    return facts;
+  }
+
+  void LearnBoilerplate(const BoilerplateFacts& facts) {
     const uint32_t min_docs =
         static_cast<uint32_t>(options_.boilerplate_min_docs);
     // A document's story: the cluster of its longest paragraph. A story
@@ -1142,25 +1205,10 @@ class Scanner::Impl {
     // is itself the longest (a long template block), the story is read from
     // the next longest paragraph with other text; a document with no other
     // paragraph has no story of its own (kNone) and counts once.
-    struct Longest {
-      uint32_t unit = kNone;
-      uint32_t length = 0;
-    };
-    std::vector<Longest> top1(doc_ids_.size()), top2(doc_ids_.size());
-    for (uint32_t i = 0; i < units_.size(); ++i) {
-      const UnitInfo& u = units_[i];
-      if (u.kind != UnitKind::kParagraph) continue;
-      const uint32_t length = u.end - u.begin;
-      Longest& a = top1[u.doc];
-      Longest& b = top2[u.doc];
-      if (a.unit == kNone || length > a.length) {
-        if (a.unit != kNone && units_[a.unit].exact_root != u.exact_root) b = a;
-        a = {i, length};
-      } else if (units_[a.unit].exact_root != u.exact_root &&
-                 (b.unit == kNone || length > b.length)) {
-        b = {i, length};
-      }
-    }
+    const std::vector<Longest>& top1 = facts.top1;
+    const std::vector<Longest>& top2 = facts.top2;
+    const absl::flat_hash_map<uint32_t, uint32_t>& site_docs = facts.site_docs;
+    const absl::flat_hash_map<uint32_t, uint32_t>& copies = facts.copies;
     auto story_of = [&](const UnitInfo& u) -> uint32_t {
       const Longest& a = top1[u.doc];
       if (units_[a.unit].exact_root != u.exact_root)
@@ -1168,18 +1216,6 @@ class Scanner::Impl {
       const Longest& b = top2[u.doc];
       return b.unit == kNone ? kNone : units_[b.unit].first;
     };
-    absl::flat_hash_map<uint32_t, uint32_t> site_docs;
-    for (uint32_t site : doc_sites_) ++site_docs[site];
-    // Only text occurring at least min_docs times can be under min_docs
-    // stories: the sets below hold those alone (a set entry per paragraph
-    // took gigabytes at 100M paragraphs).
-    absl::flat_hash_map<uint32_t, uint32_t> copies;  // exact root -> copies
-    for (uint32_t i = 0; i < units_.size(); ++i) {
-      const UnitInfo& u = units_[i];
-      if (u.kind == UnitKind::kParagraph && u.exact_root != i) {
-        ++copies[u.exact_root];
-      }
-    }
     auto may_repeat = [&](uint32_t root) {
       auto it = copies.find(root);
       return it != copies.end() && it->second + 1 >= min_docs;
@@ -1224,8 +1260,8 @@ class Scanner::Impl {
       // too, but only in the few stories of its kind.
       auto teaser = teaser_keys_.find(i);
       if (teaser != teaser_keys_.end()) {
-        const uint32_t needed =
-            std::max<uint32_t>(min_docs, (site_docs[site] + 49) / 50);
+        const uint32_t needed = std::max<uint32_t>(
+            min_docs, (site_docs.find(site)->second + 49) / 50);
         auto count = teaser_counts.find({teaser->second, site});
         if (count != teaser_counts.end() && count->second >= needed) {
           u.boilerplate = Learned::kTeaser;
@@ -1315,15 +1351,39 @@ class Scanner::Impl {
     }
     for (uint32_t k = 0; k < reps.size(); ++k) cluster_ids_[reps[k]] = k + 1;
     stats_.clusters = reps.size();
-    for (uint32_t i = 0; i < units_.size(); ++i) {
+    // The span counts, a range of units at a time on all threads (each
+    // range's counts in a cache line of its own), summed in order.
+    struct alignas(64) Counts {
+      uint64_t flagged = 0, exact = 0, bytes = 0;
+      uint64_t spans_by_kind[5] = {0, 0, 0, 0, 0};
+      uint64_t bytes_by_kind[5] = {0, 0, 0, 0, 0};
+    };
+    static_assert(sizeof(Counts::spans_by_kind) ==
+                  sizeof(ScanStats::spans_by_kind));
+    std::vector<Counts> parts((units_.size() + kUnitsPerPart - 1) /
+                              kUnitsPerPart);
+    internal::ParallelFor(parts.size(), options_.threads, [&](size_t p) {
+      Counts& c = parts[p];
+      const size_t end = std::min(units_.size(), (p + 1) * kUnitsPerPart);
       SpanRecord span;
-      if (!Describe(i, &span)) continue;
-      ++stats_.flagged;
-      stats_.flagged_exact += span.match == MatchType::kExact;
-      stats_.flagged_bytes += span.at.end - span.at.start;
-      ++stats_.spans_by_kind[static_cast<int>(span.kind)];
-      stats_.bytes_by_kind[static_cast<int>(span.kind)] +=
-          span.at.end - span.at.start;
+      for (size_t i = p * kUnitsPerPart; i < end; ++i) {
+        if (!Describe(static_cast<uint32_t>(i), &span)) continue;
+        const uint64_t bytes = span.at.end - span.at.start;
+        ++c.flagged;
+        c.exact += span.match == MatchType::kExact;
+        c.bytes += bytes;
+        ++c.spans_by_kind[static_cast<int>(span.kind)];
+        c.bytes_by_kind[static_cast<int>(span.kind)] += bytes;
+      }
+    });
+    for (const Counts& c : parts) {
+      stats_.flagged += c.flagged;
+      stats_.flagged_exact += c.exact;
+      stats_.flagged_bytes += c.bytes;
+      for (int k = 0; k < 5; ++k) {
+        stats_.spans_by_kind[k] += c.spans_by_kind[k];
+        stats_.bytes_by_kind[k] += c.bytes_by_kind[k];
+      }
     }
   }
 
