@@ -345,19 +345,21 @@ struct Patterns {
 
 class Scanner::Impl {
  public:
-  // `patterns`: one set of boilerplate rules and caption patterns per
-  // sketching thread (options.threads of them; the first is this thread's).
+  // `patterns`: the boilerplate rules and caption patterns of the calling
+  // thread (shard 0).
   Impl(const ScanOptions& options, MinHasher hasher, LshParams params,
-       std::vector<Patterns> patterns)
+       Patterns patterns)
       : options_(options),
         hasher_(std::move(hasher)),
         params_(params),
-        near_(NearOptions(options, params)),
-        patterns_(std::move(patterns)) {
-    scratches_.resize(static_cast<size_t>(std::max(options_.threads, 1)));
-    for (size_t shard = 0; shard < scratches_.size(); ++shard) {
-      scratches_[shard].patterns = &patterns_[shard % patterns_.size()];
-      scratches_[shard].signature.resize(hasher_.num_perm());
+        near_(NearOptions(options, params)) {
+    const size_t shards = static_cast<size_t>(std::max(options_.threads, 1));
+    scratches_.resize(shards);
+    patterns_.resize(shards);
+    patterns_[0] = std::make_unique<Patterns>(std::move(patterns));
+    scratches_[0].patterns = patterns_[0].get();
+    for (Scratch& scratch : scratches_) {
+      scratch.signature.resize(hasher_.num_perm());
     }
   }
 
@@ -807,6 +809,7 @@ class Scanner::Impl {
   // A worker: sketches posted documents until the scanner goes away,
   // running the worker task before each one and before it waits.
   void Work(int shard) {
+    BuildWorkerPatterns(static_cast<size_t>(shard));
     std::unique_lock<std::mutex> lock(pool_mu_);
     while (true) {
       if (worker_task_ && !stopping_) {
@@ -821,6 +824,25 @@ class Scanner::Impl {
       work_posted_.wait(lock, [&] { return stopping_ || Claim(&batch, &i); });
       if (stopping_) return;
       SketchClaimed(batch, i, shard, &lock);
+    }
+  }
+
+  // A worker's own patterns, built as it starts (beside the reading, not
+  // before it: about 5 ms of captions and 2-3 ms of rules): RE2 locks each
+  // expression's cache, and threads sharing one wait on each other. The
+  // rules are cloned from shard 0's, whose sources never change. Should a
+  // build fail (it compiled once already), the worker shares shard 0's
+  // patterns: slower, the same spans.
+  void BuildWorkerPatterns(size_t shard) {
+    const Patterns& first = *patterns_[0];
+    absl::StatusOr<BoilerplateRules> rules = first.rules.Clone();
+    absl::StatusOr<CaptionFinder> captions = CaptionFinder::Create();
+    if (rules.ok() && captions.ok()) {
+      patterns_[shard] = std::make_unique<Patterns>(
+          Patterns{std::move(*rules), std::move(*captions)});
+      scratches_[shard].patterns = patterns_[shard].get();
+    } else {
+      scratches_[shard].patterns = &first;
     }
   }
 
@@ -1474,8 +1496,9 @@ class Scanner::Impl {
   MinHasher hasher_;
   LshParams params_;
   internal::NearMatcher near_;
-  absl::Status status_;             // the first error of near_.Add
-  std::vector<Patterns> patterns_;  // per sketching thread (shard)
+  absl::Status status_;  // the first error of near_.Add
+  // Per sketching thread (shard); a worker's is built by the worker.
+  std::vector<std::unique_ptr<Patterns>> patterns_;
   std::unique_ptr<Batch> filling_;  // by Add(); null before the first
   std::vector<std::unique_ptr<Batch>> spare_batches_;  // matched, emptied
   std::vector<Document> spent_;     // matched, emptied, for Add to hand back
@@ -1554,39 +1577,12 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(
     if (!chosen.ok()) return chosen.status();
     params = *chosen;
   }
-  // Each sketching thread matches with patterns of its own: RE2 locks each
-  // expression's cache, and threads sharing one wait on each other. The
-  // first set (the rules file read once, as it may be a pipe) and the other
-  // threads' caption patterns are compiled side by side, then the first
-  // set's rules are cloned (a set took about 8 ms, 5 of them captions).
-  absl::StatusOr<Patterns> first = absl::UnknownError("not built");
-  std::vector<absl::StatusOr<CaptionFinder>> captions;
-  for (int t = 0; t < options.threads; ++t) {
-    captions.emplace_back(absl::UnknownError("not built"));
-  }
-  internal::ParallelFor(captions.size(), options.threads, [&](size_t t) {
-    if (t == 0) {
-      first = BuildPatterns(options);
-    } else {
-      captions[t] = CaptionFinder::Create();
-    }
-  });
-  if (!first.ok()) return first.status();
-  std::vector<absl::StatusOr<BoilerplateRules>> rules;
-  for (int t = 1; t < options.threads; ++t) {
-    rules.emplace_back(absl::UnknownError("not built"));
-  }
-  internal::ParallelFor(rules.size(), options.threads,
-                        [&](size_t t) { rules[t] = first->rules.Clone(); });
-  std::vector<Patterns> patterns;
-  patterns.push_back(std::move(*first));
-  for (size_t t = 1; t < captions.size(); ++t) {
-    if (!captions[t].ok()) return captions[t].status();
-    if (!rules[t - 1].ok()) return rules[t - 1].status();
-    patterns.push_back({std::move(*rules[t - 1]), std::move(*captions[t])});
-  }
+  // This thread's patterns (the rules file read once, as it may be a pipe);
+  // the workers build their own as they start (Impl::Work).
+  absl::StatusOr<Patterns> patterns = BuildPatterns(options);
+  if (!patterns.ok()) return patterns.status();
   return std::unique_ptr<Scanner>(new Scanner(std::make_unique<Impl>(
-      options, std::move(*hasher), params, std::move(patterns))));
+      options, std::move(*hasher), params, std::move(*patterns))));
 }
 
 Scanner::Scanner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

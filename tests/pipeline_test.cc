@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -408,6 +410,47 @@ TEST(PipelineTest, WorkerTaskRunsOnWorkersBetweenDocuments) {
     AppendSpanJson(span, &listed);
   }
   EXPECT_EQ(listed, expected);
+}
+
+// Each sketching thread matches with rules of its own, the workers' built
+// as they start from the first thread's: a rule read from a file is found
+// in every document, whichever thread sketched it.
+TEST(PipelineTest, RulesFromAFileApplyOnEveryThread) {
+  const std::string rules_path =
+      ::testing::TempDir() + "/pipeline_test_rules.txt";
+  {
+    std::ofstream out(rules_path);
+    out << "line masthead (?i)the harbour gazette\\s*$\n";
+  }
+  TextGenerator gen(29);
+  std::vector<Document> docs;
+  for (int i = 0; i < 1200; ++i) {
+    docs.push_back(Doc("d" + std::to_string(i), "",
+                       "The Harbour Gazette\n\n" + Join(gen.Words(40)) +
+                           "\n\n" + Join(gen.Words(50))));
+  }
+  ScanOptions options;
+  options.rules_file = rules_path;
+  for (int threads : {1, 3}) {
+    options.threads = threads;
+    auto scanner = Scanner::Create(options);
+    ASSERT_TRUE(scanner.ok()) << scanner.status();
+    for (const Document& d : docs) (*scanner)->Add(d);
+    ASSERT_TRUE((*scanner)->Finish().ok());
+    std::set<std::string> flagged;
+    (*scanner)->ForEachSpan([&](const SpanRecord& s) {
+      if (s.kind == SpanKind::kBoilerplate && s.match == MatchType::kPattern &&
+          s.at.start == 0 && s.at.end == 19) {
+        flagged.insert(std::string(s.at.doc));
+      }
+    });
+    EXPECT_EQ(flagged.size(), docs.size()) << threads << " threads";
+  }
+  options.threads = 1;
+  const std::string one = Report(docs, options);
+  options.threads = 3;
+  EXPECT_TRUE(Report(docs, options) == one);  // (too long to print)
+  std::remove(rules_path.c_str());
 }
 
 // A scanner destroyed with a batch still being sketched waits for its
