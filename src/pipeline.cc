@@ -756,8 +756,11 @@ class Scanner::Impl {
   // on reading while up to kPostedBatches batches wait: the workers do not
   // run dry at the end of a batch, and the matching thread does not wait
   // for the last document of one while others are still to be sketched.
-  // With one thread each batch is sketched and matched in turn.
-  static constexpr size_t kPostedBatches = 4;
+  // With one thread each batch is sketched and matched in turn. Two, not
+  // more: a document's text is read back from the caches the later it is
+  // sketched after it was read (four waiting cost 1 µs a document on
+  // Reuters 2006-2010, 9% of the sketching, at one thread as at two).
+  static constexpr size_t kPostedBatches = 2;
 
   // Units per range where the spans are counted or listed on all threads.
   static constexpr size_t kUnitsPerPart = size_t{1} << 14;
@@ -782,6 +785,7 @@ class Scanner::Impl {
                      std::unique_lock<std::mutex>* lock) {
     lock->unlock();
     Scratch& scratch = scratches_[static_cast<size_t>(shard)];
+    Prefetch(batch->docs[i]);
     SketchDocument(batch->docs[i], &scratch, &batch->sketches[i]);
     if (sharded_sink_) {
       sharded_sink_(shard, batch->first_ordinal + static_cast<uint32_t>(i),
@@ -797,6 +801,19 @@ class Scanner::Impl {
     --in_progress_;
     if (++batch->sketched == batch->docs.size() || in_progress_ == 0) {
       progress_.notify_all();
+    }
+  }
+
+  // Asks for a document's title and text (up to 64 KiB) at once: the
+  // sketch then finds them in cache, where its first pass alone would have
+  // waited on them a few lines at a time (another thread read them in,
+  // a batch or two ago). -4% of the read phase's CPU at two threads.
+  static void Prefetch(const Document& doc) {
+    constexpr size_t kLine = 64;
+    constexpr size_t kMost = size_t{64} << 10;
+    for (const std::string* s : {&doc.title, &doc.text}) {
+      const size_t n = std::min(s->size(), kMost);
+      for (size_t o = 0; o < n; o += kLine) __builtin_prefetch(s->data() + o);
     }
   }
 

@@ -313,7 +313,7 @@ TEST(PipelineTest, SameReportForAnyThreadCount) {
 // memory, for the next record to be read into; the report is the same.
 // Only small ones come back: a long record's memory is not kept in the
 // buffers it would otherwise pass through. (Enough documents that most
-// are added after the first batches, up to five of them in flight, are
+// are added after the first batches, several of them in flight, are
 // matched.)
 TEST(PipelineTest, DocumentsHandedBackAreEmptyAndReportIsTheSame) {
   std::vector<std::string> originals;
