@@ -185,7 +185,7 @@ class Scanner {
 
   // Runs `task` on the sketching workers (threads > 1), before each
   // document they take and before they wait for one (they start with the
-  // first batch: 256 documents or 6 MB of text): work for the cores that
+  // first batch: 128 documents or 6 MB of text): work for the cores that
   // would otherwise need a thread of its own, competing with the workers
   // and the caller (the CLI has its reader decompress ahead here,
   // Reader::Pump). An empty task clears it; either way this returns once
