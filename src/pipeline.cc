@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <condition_variable>
 #include <deque>
 #include <initializer_list>
@@ -97,11 +98,12 @@ absl::Status ScanOptions::Validate() const {
 namespace {
 
 constexpr uint32_t kNone = 0xFFFFFFFFu;
-// A batch ends at this many documents or bytes of text. Up to four are in
-// memory at once (three posted, one being filled): 24 MB of long documents
-// at most. Small batches keep a document's text in cache between its
-// reading and its sketch (128 against 256 documents on Reuters 2006-2010:
-// one thread 2% faster end to end, two the same).
+// A batch ends at this many documents or bytes of text (or one longer
+// document). Up to three are in memory at once (kPostedBatches posted, or
+// one fewer and one being filled): 18 MB of long documents at most. Small
+// batches keep a document's text in cache between its reading and its
+// sketch (128 against 256 documents on Reuters 2006-2010: one thread 2%
+// faster end to end, two the same).
 constexpr size_t kBatchDocuments = 128;
 constexpr size_t kBatchBytes = size_t{6} << 20;
 // The most string memory a matched document keeps to be read into again,
@@ -497,7 +499,7 @@ class Scanner::Impl {
 
   // Cache-line aligned: each thread's vectors grow with every token.
   struct alignas(64) Scratch {
-    const Patterns* patterns = nullptr;  // the sketching thread's own
+    const Patterns* patterns = nullptr;  // the thread's own, or shard 0's
     std::vector<Token> tokens;  // of the text field; the token sink's after
                                 // SketchDocument
     std::vector<Token> title_tokens;
@@ -755,13 +757,14 @@ class Scanner::Impl {
   // document's sketch lands in its own slot, so who sketched what does not
   // matter. Batches are matched in input order as their sketching ends, so
   // the output does not depend on the thread count. The reading thread goes
-  // on reading while up to kPostedBatches batches wait: the workers do not
-  // run dry at the end of a batch, and the matching thread does not wait
-  // for the last document of one while others are still to be sketched.
-  // With one thread each batch is sketched and matched in turn. Few: a
-  // document's text is read back from the caches the later it is sketched
-  // after it was read (four batches of 256 waiting cost 1 µs a document on
-  // Reuters 2006-2010, 9% of the sketching, at one thread as at two).
+  // on reading while fewer than kPostedBatches batches wait: the workers do
+  // not run dry at the end of a batch, and the matching thread does not
+  // wait for the last document of one while others are still to be
+  // sketched. With one thread each batch is sketched and matched in turn.
+  // The queue is short: the later a document is sketched after it was
+  // read, the further its text has fallen out of the caches (four batches
+  // of 256 waiting cost 1 µs a document on Reuters 2006-2010, 9% of the
+  // sketching, at one thread as at two).
   static constexpr size_t kPostedBatches = 3;
 
   // Units per range where the spans are counted or listed on all threads.
@@ -806,14 +809,15 @@ class Scanner::Impl {
     }
   }
 
-  // Asks for a document's title and text (up to 64 KiB) at once: the
-  // sketch then finds them in cache, where its first pass alone would have
-  // waited on them a few lines at a time (another thread read them in,
-  // a batch or two ago). -4% of the read phase's CPU at two threads; with
-  // one, the text was just read and is still in cache.
+  // Asks for a document's title and text (up to 32 KiB, about the L1
+  // cache) at once: the sketch then finds them in cache, where its first
+  // pass alone would have waited on them a few lines at a time (they were
+  // read a batch or two ago, by the reading thread). -4% of the read
+  // phase's CPU at two threads; with one, the text was just read and is
+  // still in cache.
   static void Prefetch(const Document& doc) {
     constexpr size_t kLine = 64;
-    constexpr size_t kMost = size_t{64} << 10;
+    constexpr size_t kMost = size_t{32} << 10;
     for (const std::string* s : {&doc.title, &doc.text}) {
       const size_t n = std::min(s->size(), kMost);
       for (size_t o = 0; o < n; o += kLine) __builtin_prefetch(s->data() + o);
@@ -850,19 +854,21 @@ class Scanner::Impl {
   // A worker's own patterns, built as it starts (beside the reading, not
   // before it: about 5 ms of captions and 2-3 ms of rules): RE2 locks each
   // expression's cache, and threads sharing one wait on each other. The
-  // rules are cloned from shard 0's, whose sources never change. Should a
-  // build fail (it compiled once already), the worker shares shard 0's
-  // patterns: slower, the same spans.
+  // rules are cloned from shard 0's, whose sources never change. Without
+  // news structure no pattern is used. Should a build fail (it compiled
+  // once already: memory ran out), the worker shares shard 0's patterns:
+  // slower, the same spans.
   void BuildWorkerPatterns(size_t shard) {
     const Patterns& first = *patterns_[0];
+    scratches_[shard].patterns = &first;
+    if (!options_.news_structure) return;
     absl::StatusOr<BoilerplateRules> rules = first.rules.Clone();
     absl::StatusOr<CaptionFinder> captions = CaptionFinder::Create();
+    assert(rules.ok() && captions.ok());
     if (rules.ok() && captions.ok()) {
       patterns_[shard] = std::make_unique<Patterns>(
           Patterns{std::move(*rules), std::move(*captions)});
       scratches_[shard].patterns = patterns_[shard].get();
-    } else {
-      scratches_[shard].patterns = &first;
     }
   }
 
@@ -1302,8 +1308,8 @@ class Scanner::Impl {
       // too, but only in the few stories of its kind.
       auto teaser = teaser_keys_.find(i);
       if (teaser != teaser_keys_.end()) {
-        const uint32_t needed = std::max<uint32_t>(
-            min_docs, (site_docs.find(site)->second + 49) / 50);
+        const uint32_t needed =
+            std::max<uint32_t>(min_docs, (site_docs.at(site) + 49) / 50);
         auto count = teaser_counts.find({teaser->second, site});
         if (count != teaser_counts.end() && count->second >= needed) {
           u.boilerplate = Learned::kTeaser;
@@ -1393,19 +1399,19 @@ class Scanner::Impl {
     }
     for (uint32_t k = 0; k < reps.size(); ++k) cluster_ids_[reps[k]] = k + 1;
     stats_.clusters = reps.size();
-    // The span counts, a range of units at a time on all threads (each
-    // range's counts in a cache line of its own), summed in order.
-    struct alignas(64) Counts {
+    // The span counts, a range of units at a time on all threads, summed in
+    // order.
+    constexpr size_t kKinds = std::size(ScanStats().spans_by_kind);
+    static_assert(std::size(ScanStats().bytes_by_kind) == kKinds);
+    struct Counts {
       uint64_t flagged = 0, exact = 0, bytes = 0;
-      uint64_t spans_by_kind[5] = {0, 0, 0, 0, 0};
-      uint64_t bytes_by_kind[5] = {0, 0, 0, 0, 0};
+      uint64_t spans_by_kind[kKinds] = {};
+      uint64_t bytes_by_kind[kKinds] = {};
     };
-    static_assert(sizeof(Counts::spans_by_kind) ==
-                  sizeof(ScanStats::spans_by_kind));
     std::vector<Counts> parts((units_.size() + kUnitsPerPart - 1) /
                               kUnitsPerPart);
     internal::ParallelFor(parts.size(), options_.threads, [&](size_t p) {
-      Counts& c = parts[p];
+      Counts c;  // here, not in parts: threads write parts side by side
       const size_t end = std::min(units_.size(), (p + 1) * kUnitsPerPart);
       SpanRecord span;
       for (size_t i = p * kUnitsPerPart; i < end; ++i) {
@@ -1417,12 +1423,13 @@ class Scanner::Impl {
         ++c.spans_by_kind[static_cast<int>(span.kind)];
         c.bytes_by_kind[static_cast<int>(span.kind)] += bytes;
       }
+      parts[p] = c;
     });
     for (const Counts& c : parts) {
       stats_.flagged += c.flagged;
       stats_.flagged_exact += c.exact;
       stats_.flagged_bytes += c.bytes;
-      for (int k = 0; k < 5; ++k) {
+      for (size_t k = 0; k < kKinds; ++k) {
         stats_.spans_by_kind[k] += c.spans_by_kind[k];
         stats_.bytes_by_kind[k] += c.bytes_by_kind[k];
       }
