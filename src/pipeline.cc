@@ -460,23 +460,19 @@ class Scanner::Impl {
   // The spans, listed a range of units at a time on all threads: each
   // range's spans counted first, then written in place.
   std::vector<SpanRecord> Spans() const {
-    const size_t parts = (units_.size() + kUnitsPerPart - 1) / kUnitsPerPart;
+    const size_t parts = UnitParts();
     std::vector<size_t> start(parts + 1, 0);
-    internal::ParallelFor(parts, options_.threads, [&](size_t p) {
-      const size_t end = std::min(units_.size(), (p + 1) * kUnitsPerPart);
+    ForEachUnitPart([&](size_t p, uint32_t begin, uint32_t end) {
       size_t n = 0;
-      for (size_t i = p * kUnitsPerPart; i < end; ++i) {
-        n += Reported(static_cast<uint32_t>(i)) ? 1 : 0;
-      }
+      for (uint32_t i = begin; i < end; ++i) n += Reported(i) ? 1 : 0;
       start[p + 1] = n;
     });
     for (size_t p = 0; p < parts; ++p) start[p + 1] += start[p];
     std::vector<SpanRecord> spans(start[parts]);
-    internal::ParallelFor(parts, options_.threads, [&](size_t p) {
-      const size_t end = std::min(units_.size(), (p + 1) * kUnitsPerPart);
+    ForEachUnitPart([&](size_t p, uint32_t begin, uint32_t end) {
       SpanRecord* out = spans.data() + start[p];
-      for (size_t i = p * kUnitsPerPart; i < end; ++i) {
-        if (Describe(static_cast<uint32_t>(i), out)) ++out;
+      for (uint32_t i = begin; i < end; ++i) {
+        if (Describe(i, out)) ++out;
       }
     });
     return spans;
@@ -769,6 +765,20 @@ class Scanner::Impl {
 
   // Units per range where the spans are counted or listed on all threads.
   static constexpr size_t kUnitsPerPart = size_t{1} << 14;
+
+  size_t UnitParts() const {
+    return (units_.size() + kUnitsPerPart - 1) / kUnitsPerPart;
+  }
+
+  // Calls fn(part, begin, end) for every range of units, on all threads.
+  template <typename Fn>
+  void ForEachUnitPart(const Fn& fn) const {
+    internal::ParallelFor(UnitParts(), options_.threads, [&](size_t p) {
+      const size_t begin = p * kUnitsPerPart;
+      const size_t end = std::min(units_.size(), begin + kUnitsPerPart);
+      fn(p, static_cast<uint32_t>(begin), static_cast<uint32_t>(end));
+    });
+  }
 
   // The first posted document not yet taken, oldest batch first; false
   // when there is none. Under pool_mu_.
@@ -1408,14 +1418,12 @@ class Scanner::Impl {
       uint64_t spans_by_kind[kKinds] = {};
       uint64_t bytes_by_kind[kKinds] = {};
     };
-    std::vector<Counts> parts((units_.size() + kUnitsPerPart - 1) /
-                              kUnitsPerPart);
-    internal::ParallelFor(parts.size(), options_.threads, [&](size_t p) {
+    std::vector<Counts> parts(UnitParts());
+    ForEachUnitPart([&](size_t p, uint32_t begin, uint32_t end) {
       Counts c;  // here, not in parts: threads write parts side by side
-      const size_t end = std::min(units_.size(), (p + 1) * kUnitsPerPart);
       SpanRecord span;
-      for (size_t i = p * kUnitsPerPart; i < end; ++i) {
-        if (!Describe(static_cast<uint32_t>(i), &span)) continue;
+      for (uint32_t i = begin; i < end; ++i) {
+        if (!Describe(i, &span)) continue;
         const uint64_t bytes = span.at.end - span.at.start;
         ++c.flagged;
         c.exact += span.match == MatchType::kExact;
