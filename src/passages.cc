@@ -116,6 +116,24 @@ inline uint64_t SortKey(const Repeat& r) {
   return (uint64_t{r.doc} << 32) | r.token;
 }
 
+constexpr uint32_t kUnseen = UINT32_MAX;  // Entry::doc before pass 2
+constexpr uint32_t kFirst = UINT32_MAX;   // Hit::entry of a first
+
+// A repeated window in the table.
+struct Entry {
+  uint32_t doc = kUnseen;  // first occurrence, learned in pass 2
+  uint32_t token = 0;
+  uint32_t begin = 0;  // its bytes
+  uint32_t end = 0;
+  uint32_t count = 0;  // occurrences: from pass 1, or counted in pass 2
+};
+
+// A window of a document that is in the table.
+struct Hit {
+  uint32_t window;  // index of its first word
+  uint32_t entry;   // kFirst once found to be the first occurrence
+};
+
 struct FreeWords {
   void operator()(uint64_t* p) const { std::free(p); }
 };
@@ -130,6 +148,18 @@ Words ZeroedWords(uint64_t bytes) {
 }
 
 }  // namespace
+
+// A batch's hits, per document, and after a record pass the entries they
+// refer to (each document's own, read back from disk).
+struct PassageBatch::State {
+  std::vector<std::vector<Hit>> hits;
+  std::vector<std::vector<Entry>> entries;
+};
+
+PassageBatch::PassageBatch() : state_(std::make_unique<State>()) {}
+PassageBatch::~PassageBatch() = default;
+PassageBatch::PassageBatch(PassageBatch&&) noexcept = default;
+PassageBatch& PassageBatch::operator=(PassageBatch&&) noexcept = default;
 
 class PassageFinder::Impl {
  public:
@@ -260,22 +290,47 @@ class PassageFinder::Impl {
                  absl::Span<const absl::Span<const Token>> docs,
                  std::vector<std::vector<Passage>>* out) {
     const size_t n = docs.size();
-    out->resize(n);
-    if (hits_.size() < n) hits_.resize(n);
-    if (external_) {
-      FindRecorded(first_ordinal, docs, out);
-      return;
-    }
+    PassageBatch::State& batch = batch_;
+    Resize(n, &batch);
     // 1. On every thread: each document's repeated windows (the table's
     // entries its windows hit), in order. Read-only.
-    internal::ParallelFor(n, options_.threads,
-                          [&](size_t k) { Lookup(docs[k], &hits_[k]); });
-    // 2. In input order: the first time an entry is hit is its first
-    // occurrence (documents come in input order, and each one's windows in
-    // order); it learns its place and is no repeat itself.
+    if (!external_) {
+      internal::ParallelFor(n, options_.threads,
+                            [&](size_t k) { Lookup(docs[k], &batch.hits[k]); });
+    }
+    // 2. In input order: where each window first occurs.
+    Settle(first_ordinal, docs, &batch);
+    // 3. On every thread: the passages, from the entries now settled.
+    out->resize(n);
+    internal::ParallelFor(n, options_.threads, [&](size_t k) {
+      AssembleDocument(first_ordinal, docs, batch, k, /*counts_so_far=*/true,
+                       &(*out)[k]);
+    });
+  }
+
+  void LookUp(absl::Span<const absl::Span<const Token>> docs,
+              PassageBatch::State* batch) const {
+    Resize(docs.size(), batch);
+    if (external_) return;  // Settle reads the hits back from disk
+    for (size_t k = 0; k < docs.size(); ++k) Lookup(docs[k], &batch->hits[k]);
+  }
+
+  // The first time an entry is hit in input order is its first occurrence
+  // (documents come in input order, and each one's windows in order): it
+  // learns its place and is no repeat itself. After a record pass: each
+  // document's repeats, read back in order.
+  void Settle(uint32_t first_ordinal,
+              absl::Span<const absl::Span<const Token>> docs,
+              PassageBatch::State* batch) {
+    const size_t n = docs.size();
+    Resize(n, batch);
+    if (external_) {
+      ReadRepeats(first_ordinal, n, batch);
+      return;
+    }
     for (size_t k = 0; k < n; ++k) {
       const uint32_t ordinal = first_ordinal + static_cast<uint32_t>(k);
-      for (Hit& hit : hits_[k]) {
+      for (Hit& hit : batch->hits[k]) {
         Entry& e = entries_[hit.entry];
         if (counting_ && e.count < UINT32_MAX) ++e.count;
         if (e.doc != kUnseen) continue;
@@ -286,11 +341,17 @@ class PassageFinder::Impl {
         hit.entry = kFirst;
       }
     }
-    // 3. On every thread: the passages, from the entries now settled.
-    internal::ParallelFor(n, options_.threads, [&](size_t k) {
-      Assemble(first_ordinal + static_cast<uint32_t>(k), docs[k], hits_[k],
-               entries_.data(), &(*out)[k]);
-    });
+  }
+
+  void Assemble(uint32_t first_ordinal,
+                absl::Span<const absl::Span<const Token>> docs,
+                const PassageBatch::State& batch,
+                std::vector<std::vector<Passage>>* out) const {
+    out->resize(docs.size());
+    for (size_t k = 0; k < docs.size(); ++k) {
+      AssembleDocument(first_ordinal, docs, batch, k, /*counts_so_far=*/false,
+                       &(*out)[k]);
+    }
   }
 
   bool NeedsRecordPass() const { return external_ && repeats_ == nullptr; }
@@ -468,23 +529,6 @@ class PassageFinder::Impl {
   const PassageStats& stats() const { return stats_; }
 
  private:
-  static constexpr uint32_t kUnseen = UINT32_MAX;  // Entry::doc before pass 2
-  static constexpr uint32_t kFirst = UINT32_MAX;   // Hit::entry of a first
-
-  struct Entry {
-    uint32_t doc = kUnseen;  // first occurrence, learned in pass 2
-    uint32_t token = 0;
-    uint32_t begin = 0;  // its bytes
-    uint32_t end = 0;
-    uint32_t count = 0;  // occurrences: from pass 1, or counted in pass 2
-  };
-
-  // A window of a document that is in the table.
-  struct Hit {
-    uint32_t window;  // index of its first word
-    uint32_t entry;   // kFirst once found to be the first occurrence
-  };
-
   void Lookup(absl::Span<const Token> tokens, std::vector<Hit>* hits) const {
     hits->clear();
     const int m = options_.min_tokens;
@@ -542,7 +586,7 @@ class PassageFinder::Impl {
   // entries are in `entries`.
   void Assemble(uint32_t ordinal, absl::Span<const Token> tokens,
                 const std::vector<Hit>& hits, const Entry* entries,
-                std::vector<Passage>* out) const {
+                bool read_counts, std::vector<Passage>* out) const {
     out->clear();
     const uint32_t m = static_cast<uint32_t>(options_.min_tokens);
     const Entry* previous = nullptr;  // entry of window i - 1, if repeated
@@ -575,7 +619,7 @@ class PassageFinder::Impl {
         p.range.begin = tokens[i].begin;
         p.first_doc = e->doc;
         p.first.begin = e->begin;
-        p.count = e->count;
+        p.count = read_counts ? e->count : 0;
         p.entry = static_cast<uint32_t>(e - entries);
         out->push_back(std::move(p));
       }
@@ -749,17 +793,16 @@ class PassageFinder::Impl {
     return true;
   }
 
-  // FindBatch after a record pass: each document's repeats are read back
-  // in order, then assembled on every thread.
-  void FindRecorded(uint32_t first_ordinal,
-                    absl::Span<const absl::Span<const Token>> docs,
-                    std::vector<std::vector<Passage>>* out) {
-    const size_t n = docs.size();
-    if (doc_entries_.size() < n) doc_entries_.resize(n);
+  // After a record pass: documents first_ordinal, ... + n - 1's repeats,
+  // read back in order, each with its own entries.
+  void ReadRepeats(uint32_t first_ordinal, size_t n,
+                   PassageBatch::State* batch) {
     for (size_t k = 0; k < n; ++k) {
       const uint32_t ordinal = first_ordinal + static_cast<uint32_t>(k);
-      hits_[k].clear();
-      doc_entries_[k].clear();
+      std::vector<Hit>& hits = batch->hits[k];
+      std::vector<Entry>& entries = batch->entries[k];
+      hits.clear();
+      entries.clear();
       if (repeats_ == nullptr) continue;  // the record pass is not done
       while (has_pending_ && pending_.doc < ordinal) {
         has_pending_ = repeats_->Next(&pending_);
@@ -771,16 +814,30 @@ class PassageFinder::Impl {
         e.begin = pending_.first_begin;
         e.end = pending_.first_end;
         e.count = pending_.count;
-        hits_[k].push_back(
-            {pending_.token, static_cast<uint32_t>(doc_entries_[k].size())});
-        doc_entries_[k].push_back(e);
+        hits.push_back({pending_.token, static_cast<uint32_t>(entries.size())});
+        entries.push_back(e);
         has_pending_ = repeats_->Next(&pending_);
       }
     }
-    internal::ParallelFor(n, options_.threads, [&](size_t k) {
-      Assemble(first_ordinal + static_cast<uint32_t>(k), docs[k], hits_[k],
-               doc_entries_[k].data(), &(*out)[k]);
-    });
+  }
+
+  // Room for n documents' hits (and entries, for a record pass).
+  void Resize(size_t n, PassageBatch::State* batch) const {
+    if (batch->hits.size() < n) batch->hits.resize(n);
+    if (external_ && batch->entries.size() < n) batch->entries.resize(n);
+  }
+
+  // Document k of a settled batch: its passages. `counts_so_far`: each
+  // passage's count as the table has it now (the final count unless
+  // CountsInPass2); otherwise 0 where CountsInPass2, since later batches
+  // may be settling while this runs.
+  void AssembleDocument(uint32_t first_ordinal,
+                        absl::Span<const absl::Span<const Token>> docs,
+                        const PassageBatch::State& batch, size_t k,
+                        bool counts_so_far, std::vector<Passage>* out) const {
+    Assemble(first_ordinal + static_cast<uint32_t>(k), docs[k], batch.hits[k],
+             external_ ? batch.entries[k].data() : entries_.data(),
+             counts_so_far || !counting_, out);
   }
 
   // The hashes occurring twice or more in sorted [hashes, hashes + n), with
@@ -867,7 +924,7 @@ class PassageFinder::Impl {
   int index_shift_ = 63;
   std::vector<uint64_t> filter_;  // one bit per table hash
   uint64_t filter_mask_ = 0;
-  std::vector<std::vector<Hit>> hits_;  // FindBatch's, per document
+  PassageBatch::State batch_;  // FindBatch's
   PassageStats stats_;
   // Pass 1, per shard (padded: each is written by its shard's thread).
   struct alignas(64) ShardState {
@@ -894,7 +951,6 @@ class PassageFinder::Impl {
   std::unique_ptr<internal::SortedRuns<Repeat>> repeats_;
   Repeat pending_{};  // the next repeat to read
   bool has_pending_ = false;
-  std::vector<std::vector<Entry>> doc_entries_;  // FindRecorded's
 };
 
 absl::StatusOr<std::unique_ptr<PassageFinder>> PassageFinder::Create(
@@ -928,6 +984,21 @@ void PassageFinder::FindBatch(uint32_t first_ordinal,
                               absl::Span<const absl::Span<const Token>> docs,
                               std::vector<std::vector<Passage>>* out) {
   impl_->FindBatch(first_ordinal, docs, out);
+}
+void PassageFinder::LookUp(absl::Span<const absl::Span<const Token>> docs,
+                           PassageBatch* batch) const {
+  impl_->LookUp(docs, batch->state_.get());
+}
+void PassageFinder::Settle(uint32_t first_ordinal,
+                           absl::Span<const absl::Span<const Token>> docs,
+                           PassageBatch* batch) {
+  impl_->Settle(first_ordinal, docs, batch->state_.get());
+}
+void PassageFinder::Assemble(uint32_t first_ordinal,
+                             absl::Span<const absl::Span<const Token>> docs,
+                             const PassageBatch& batch,
+                             std::vector<std::vector<Passage>>* out) const {
+  impl_->Assemble(first_ordinal, docs, *batch.state_, out);
 }
 bool PassageFinder::CountsInPass2() const { return impl_->CountsInPass2(); }
 uint32_t PassageFinder::FinalCount(const Passage& p) const {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "internal/batch_pipeline.h"
 #include "newsdedup/tokenize.h"
 
 namespace newsdedup {
@@ -212,6 +213,61 @@ std::vector<std::vector<Passage>> FindInBatches(
   return found;
 }
 
+// Every document's passages by the pipelined steps (LookUp, Settle,
+// Assemble) in batches of 1 to 64 documents, run through a pipeline on
+// `threads` threads with up to eight batches under way; counts are
+// FinalCount's.
+std::vector<std::vector<Passage>> FindInPipeline(
+    PassageFinder* finder, const std::vector<std::vector<Token>>& tokens,
+    int threads, std::mt19937* rng) {
+  struct Batch {
+    uint32_t first = 0;
+    std::vector<absl::Span<const Token>> docs;
+    PassageBatch hits;
+    std::vector<std::vector<Passage>> out;
+  };
+  internal::PipelineOptions options;
+  options.threads = threads;
+  options.slots = 8;
+  std::vector<Batch> batches(options.slots);
+  std::vector<std::vector<Passage>> found;
+  size_t next = 0;
+  auto read = [&](size_t slot) -> absl::StatusOr<bool> {
+    if (next == tokens.size()) return false;
+    Batch& b = batches[slot];
+    const size_t n = std::min<size_t>(1 + (*rng)() % 64, tokens.size() - next);
+    b.first = static_cast<uint32_t>(next);
+    b.docs.assign(tokens.begin() + next, tokens.begin() + next + n);
+    next += n;
+    return true;
+  };
+  const internal::PipelineStage stages[] = {
+      {false,
+       [&](size_t slot) {
+         finder->LookUp(batches[slot].docs, &batches[slot].hits);
+       }},
+      {true,
+       [&](size_t slot) {
+         Batch& b = batches[slot];
+         finder->Settle(b.first, b.docs, &b.hits);
+       }},
+      {false,
+       [&](size_t slot) {
+         Batch& b = batches[slot];
+         finder->Assemble(b.first, b.docs, b.hits, &b.out);
+         EXPECT_EQ(b.out.size(), b.docs.size());
+       }},
+      {true, [&](size_t slot) {
+         for (auto& p : batches[slot].out) found.push_back(std::move(p));
+       }}};
+  EXPECT_TRUE(internal::RunPipeline(options, read, stages).ok());
+  EXPECT_TRUE(finder->EndPass2().ok());
+  for (auto& doc : found) {
+    for (Passage& p : doc) p.count = finder->FinalCount(p);
+  }
+  return found;
+}
+
 void ExpectSamePassages(const std::vector<std::vector<Passage>>& reference,
                         const std::vector<std::vector<Passage>>& found) {
   ASSERT_EQ(reference.size(), found.size());
@@ -288,6 +344,10 @@ TEST(PassagesTest, MemoryCapGivesTheSameResult) {
       EXPECT_FALSE(small->CountsInPass2());
     }
     ExpectSamePassages(reference, found);
+    // The same through the pipelined steps, batches settled and assembled
+    // on three threads at once.
+    auto piped = Prepare(texts, limit, shards, &rng, table);
+    ExpectSamePassages(reference, FindInPipeline(piped.get(), tokens, 3, &rng));
   }
   // Passages cut by SubtractCovered (their first word covered) keep their
   // window's count: FinalCount of a cut passage found with counts settled

@@ -115,6 +115,22 @@ struct PassageStats {
   uint64_t recorded_occurrences = 0;
 };
 
+// What a batch of documents carries from one step of a pipelined
+// FindBatch to the next (PassageFinder::LookUp, Settle, Assemble): the
+// table entries its windows hit. May be used again for the next batch.
+class PassageBatch {
+ public:
+  PassageBatch();
+  ~PassageBatch();
+  PassageBatch(PassageBatch&&) noexcept;
+  PassageBatch& operator=(PassageBatch&&) noexcept;
+
+ private:
+  friend class PassageFinder;
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 class PassageFinder {
  public:
   static absl::StatusOr<std::unique_ptr<PassageFinder>> Create(
@@ -172,6 +188,24 @@ class PassageFinder {
   void FindBatch(uint32_t first_ordinal,
                  absl::Span<const absl::Span<const Token>> docs,
                  std::vector<std::vector<Passage>>* out);
+  // FindBatch in three steps, for a caller that runs batches through a
+  // pipeline of its own threads. For each batch, in this order:
+  //   LookUp: on any thread, at once with any other batch's LookUp, Settle
+  //     or Assemble;
+  //   Settle: one batch at a time, in input order (like FindBatch, every
+  //     document once);
+  //   Assemble: on any thread, at once with any other batch's steps.
+  // The passages are FindBatch's, but for Passage::count where
+  // CountsInPass2: 0, and FinalCount after EndPass2 gives it.
+  void LookUp(absl::Span<const absl::Span<const Token>> docs,
+              PassageBatch* batch) const;
+  void Settle(uint32_t first_ordinal,
+              absl::Span<const absl::Span<const Token>> docs,
+              PassageBatch* batch);
+  void Assemble(uint32_t first_ordinal,
+                absl::Span<const absl::Span<const Token>> docs,
+                const PassageBatch& batch,
+                std::vector<std::vector<Passage>>* out) const;
   const PassageStats& stats() const;
 
  private:

@@ -28,6 +28,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/prefetch.h"
 #include "cli/progress.h"
+#include "internal/batch_pipeline.h"
 #include "internal/parallel_for.h"
 #include "newsdedup/clean.h"
 #include "newsdedup/eval.h"
@@ -454,6 +455,10 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
     absl::Status s = RunRecordPass(f, run);
     if (!s.ok()) return s;
   }
+  // With threads to spare, the threads of the pass decompress ahead when
+  // they have nothing else to do, instead of a thread of its own.
+  const int threads = f.scan.threads;
+  options.pumped = threads > 1;
   auto reader = newsdedup::Reader::Open(f.inputs, options, nullptr);
   if (!reader.ok()) return reader.status();
   std::vector<newsdedup::SpanRecord> merged;
@@ -467,40 +472,79 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
   uint32_t next_cluster = static_cast<uint32_t>(run->stats.clusters) + 1;
   size_t next = 0;
   uint32_t ordinal = 0;
-  // Reading and tokenizing run ahead on a thread of their own with -j2+.
-  newsdedup::cli::Prefetcher prefetch(reader->get(), f.scan.threads > 1);
   std::vector<newsdedup::ByteRange> covered;
   // Boilerplate ranges per record, for passages whose first copy is one.
   absl::flat_hash_map<uint32_t, std::vector<newsdedup::ByteRange>> boilerplate;
   newsdedup::cli::Progress progress("passages", !f.quiet);
-  // Documents are looked up a batch at a time, on all threads.
-  constexpr size_t kBatchDocuments = 512;
-  constexpr size_t kBatchBytes = size_t{8} << 20;
-  std::vector<newsdedup::cli::Prefetcher::Item> batch;
-  batch.reserve(kBatchDocuments);  // batch_tokens points into its items
-  std::vector<absl::Span<const newsdedup::Token>> batch_tokens;
-  std::vector<std::vector<newsdedup::Passage>> batch_found;
-  size_t batch_bytes = 0;
-  bool more_input = true;
-  while (more_input || !batch.empty()) {
-    if (more_input && batch.size() < kBatchDocuments &&
-        batch_bytes < kBatchBytes) {
-      batch.emplace_back();
-      auto more = prefetch.Next(&batch.back());
-      if (!more.ok()) return more.status();
-      more_input = *more;
-      if (more_input) {
-        batch_bytes += batch.back().doc.text.size();
-        batch_tokens.push_back(batch.back().tokens);
-      } else {
-        batch.pop_back();
+  // Records go through the pass in batches, on all threads: read, then
+  // tokenized and looked up in the passage table (any thread), settled in
+  // order (where each window first occurs), assembled into passages (any
+  // thread), and merged with the spans in order.
+  struct Batch {
+    size_t n = 0;  // records in it; the vectors may be longer
+    uint32_t first_ordinal = 0;
+    std::vector<newsdedup::Document> docs;
+    std::vector<uint64_t> bytes_read;  // input bytes read up to each record
+    std::vector<std::vector<newsdedup::Token>> tokens;
+    std::vector<absl::Span<const newsdedup::Token>> spans;  // of tokens
+    newsdedup::PassageBatch hits;
+    std::vector<std::vector<newsdedup::Passage>> found;
+  };
+  constexpr size_t kBatchDocuments = 64;
+  constexpr size_t kBatchBytes = size_t{1} << 20;
+  newsdedup::internal::PipelineOptions pipeline;
+  pipeline.threads = threads;
+  // Two batches a thread: more under way made the pass slower (colder
+  // text) for the same work.
+  pipeline.slots = threads > 1 ? 2 * static_cast<size_t>(threads) : 1;
+  if (options.pumped) pipeline.idle = [r = reader->get()] { return r->Pump(); };
+  std::vector<Batch> batches(pipeline.slots);
+  uint32_t read_ordinal = 0;
+  auto read = [&](size_t slot) -> absl::StatusOr<bool> {
+    Batch& batch = batches[slot];
+    batch.n = 0;
+    batch.first_ordinal = read_ordinal;
+    size_t bytes = 0;
+    while (batch.n < kBatchDocuments && bytes < kBatchBytes) {
+      if (batch.docs.size() == batch.n) {
+        batch.docs.emplace_back();
+        batch.bytes_read.push_back(0);
+        batch.tokens.emplace_back();
       }
-      continue;
+      auto more = (*reader)->Next(&batch.docs[batch.n]);
+      if (!more.ok()) return more.status();
+      if (!*more) break;
+      bytes += batch.docs[batch.n].text.size();
+      batch.bytes_read[batch.n] = (*reader)->bytes();
+      ++batch.n;
     }
-    run->passages->FindBatch(ordinal, batch_tokens, &batch_found);
-    for (size_t b = 0; b < batch.size(); ++b) {
-      const newsdedup::Document& doc = batch[b].doc;
-      const std::vector<newsdedup::Token>& tokens = batch[b].tokens;
+    read_ordinal += static_cast<uint32_t>(batch.n);
+    return batch.n > 0;
+  };
+  auto look_up = [&](size_t slot) {
+    Batch& batch = batches[slot];
+    batch.spans.clear();
+    for (size_t k = 0; k < batch.n; ++k) {
+      batch.tokens[k].clear();
+      newsdedup::Tokenize(batch.docs[k].text, 0, &batch.tokens[k]);
+      batch.spans.push_back(batch.tokens[k]);
+    }
+    run->passages->LookUp(batch.spans, &batch.hits);
+  };
+  auto settle = [&](size_t slot) {
+    Batch& batch = batches[slot];
+    run->passages->Settle(batch.first_ordinal, batch.spans, &batch.hits);
+  };
+  auto assemble = [&](size_t slot) {
+    Batch& batch = batches[slot];
+    run->passages->Assemble(batch.first_ordinal, batch.spans, batch.hits,
+                            &batch.found);
+  };
+  auto merge = [&](size_t slot) {
+    const Batch& batch = batches[slot];
+    for (size_t b = 0; b < batch.n; ++b) {
+      const newsdedup::Document& doc = batch.docs[b];
+      const std::vector<newsdedup::Token>& tokens = batch.tokens[b];
       covered.clear();
       const size_t begin = next;
       while (next < run->spans.size() &&
@@ -526,7 +570,7 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
         }
       }
       std::vector<newsdedup::Passage> found = newsdedup::SubtractCovered(
-          batch_found[b], covered, tokens, f.passages.min_tokens);
+          batch.found[b], covered, tokens, f.passages.min_tokens);
       found.erase(std::remove_if(
                       found.begin(), found.end(),
                       [&](const newsdedup::Passage& p) {
@@ -588,11 +632,15 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
       }
       while (k < next) merged.push_back(run->spans[k++]);
       ++ordinal;
-      progress.Update(ordinal, batch[b].bytes_read);
+      progress.Update(ordinal, batch.bytes_read[b]);
     }
-    batch.clear();
-    batch_tokens.clear();
-    batch_bytes = 0;
+  };
+  const newsdedup::internal::PipelineStage stages[] = {
+      {false, look_up}, {true, settle}, {false, assemble}, {true, merge}};
+  if (absl::Status s = newsdedup::internal::RunPipeline(pipeline, read, stages);
+      !s.ok()) {
+    progress.Done();
+    return s;
   }
   progress.Done();
   // Counts settled by pass 2 itself (see PassageFinder::CountsInPass2).
