@@ -11,6 +11,13 @@
 namespace newsdedup::internal {
 namespace {
 
+PipelineOptions Options(int threads, size_t slots) {
+  PipelineOptions options;
+  options.threads = threads;
+  options.slots = slots;
+  return options;
+}
+
 // Batches of numbers through: square (any thread), a running sum (in
 // order), a check (any thread) and a log (in order).
 struct Numbers {
@@ -25,9 +32,7 @@ TEST(BatchPipelineTest, OrderedStagesSeeBatchesInOrderOnAnyThreads) {
     for (size_t slots : {size_t{1}, size_t{2}, size_t{5}, size_t{16}}) {
       SCOPED_TRACE(testing::Message()
                    << threads << " threads, " << slots << " slots");
-      PipelineOptions options;
-      options.threads = threads;
-      options.slots = slots;
+      PipelineOptions options = Options(threads, slots);
       std::vector<Numbers> batch(slots);
       uint64_t read = 0, sum = 0;
       std::atomic<int> under_way{0}, most_under_way{0};
@@ -96,9 +101,7 @@ TEST(BatchPipelineTest, OrderedStagesSeeBatchesInOrderOnAnyThreads) {
 TEST(BatchPipelineTest, ParallelStagesRunAtOnce) {
   // Two batches of a parallel stage that each wait for the other: they end
   // only if two threads take them at once.
-  PipelineOptions options;
-  options.threads = 2;
-  options.slots = 2;
+  PipelineOptions options = Options(2, 2);
   int read = 0;
   std::atomic<int> arrived{0};
   auto fill = [&](size_t) -> absl::StatusOr<bool> { return read++ < 2; };
@@ -122,9 +125,7 @@ TEST(BatchPipelineTest, ParallelStagesRunAtOnce) {
 
 TEST(BatchPipelineTest, AReadErrorStopsTheRun) {
   for (int threads : {1, 2, 4}) {
-    PipelineOptions options;
-    options.threads = threads;
-    options.slots = 4;
+    PipelineOptions options = Options(threads, 4);
     int read = 0;
     std::atomic<int> after{0};
     std::vector<int> batch(4);
@@ -145,9 +146,7 @@ TEST(BatchPipelineTest, AReadErrorStopsTheRun) {
 }
 
 TEST(BatchPipelineTest, EmptyInputRunsNoStage) {
-  PipelineOptions options;
-  options.threads = 3;
-  options.slots = 3;
+  PipelineOptions options = Options(3, 3);
   int runs = 0;
   const PipelineStage stages[] = {{false, [&](size_t) { ++runs; }},
                                   {true, [&](size_t) { ++runs; }}};
@@ -160,9 +159,7 @@ TEST(BatchPipelineTest, EmptyInputRunsNoStage) {
 
 TEST(BatchPipelineTest, IdleThreadsRunTheIdleTask) {
   // While one thread reads (slowly), the other has no step to take.
-  PipelineOptions options;
-  options.threads = 2;
-  options.slots = 2;
+  PipelineOptions options = Options(2, 2);
   std::atomic<int> idle{0};
   options.idle = [&idle] {
     ++idle;
