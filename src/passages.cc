@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "internal/parallel_for.h"
@@ -288,15 +289,16 @@ class PassageFinder::Impl {
     NoteRecordStats();
     // The records' memory (8 bytes a word) goes back beside the table's
     // making, with threads to spare: 20 ms on Reuters 2006-2010.
-    std::thread close;
+    std::thread closing;
+    absl::Cleanup join = [&closing] {
+      if (closing.joinable()) closing.join();
+    };
     if (options_.threads > 1) {
-      close = std::thread([this] { records_.Close(); });
+      closing = std::thread([this] { records_.Close(); });
     } else {
       records_.Close();  // its runs are deleted now
     }
-    absl::Status built = BuildTable();
-    if (close.joinable()) close.join();
-    RETURN_IF_ERROR(built);
+    RETURN_IF_ERROR(BuildTable());
     stats_.repeated_windows = hashes_.size();
     return absl::OkStatus();
   }

@@ -125,23 +125,43 @@ TEST(BatchPipelineTest, ParallelStagesRunAtOnce) {
 
 TEST(BatchPipelineTest, AReadErrorStopsTheRun) {
   for (int threads : {1, 2, 4}) {
+    SCOPED_TRACE(testing::Message() << threads << " threads");
     PipelineOptions options = Options(threads, 4);
-    int read = 0;
-    std::atomic<int> after{0};
+    int reads = 0;
+    std::atomic<bool> failed{false};
+    std::atomic<int> steps{0};
     std::vector<int> batch(4);
     auto fill = [&](size_t slot) -> absl::StatusOr<bool> {
-      if (read == 10) return absl::DataLossError("input.jsonl:11: broken");
-      batch[slot] = read++;
+      ++reads;
+      if (reads == 11) {
+        failed = true;
+        return absl::DataLossError("input.jsonl:11: broken");
+      }
+      batch[slot] = reads;
       return true;
     };
-    const PipelineStage stages[] = {{true, [&](size_t slot) {
-                                       EXPECT_LT(batch[slot], 10);
-                                       ++after;
-                                     }}};
+    // On one thread every step is taken in turn: none after the error,
+    // although batches read ahead are still under way.
+    auto check = [&](size_t slot) {
+      EXPECT_LE(batch[slot], 10);
+      if (threads == 1) {
+        EXPECT_FALSE(failed.load());
+      }
+    };
+    const PipelineStage stages[] = {{false, check}, {true, [&](size_t slot) {
+                                                       check(slot);
+                                                       ++steps;
+                                                     }}};
     const absl::Status s = RunPipeline(options, fill, stages);
-    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << threads;
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
     EXPECT_EQ(s.message(), "input.jsonl:11: broken");
-    EXPECT_LE(after.load(), 10);
+    EXPECT_EQ(reads, 11);  // nothing read after the error
+    EXPECT_LE(steps.load(), 10);
+    if (threads == 1) {
+      // Reads come before unordered steps: batches read ahead were
+      // dropped.
+      EXPECT_LT(steps.load(), 10);
+    }
   }
 }
 
@@ -158,7 +178,8 @@ TEST(BatchPipelineTest, EmptyInputRunsNoStage) {
 }
 
 TEST(BatchPipelineTest, IdleThreadsRunTheIdleTask) {
-  // While one thread reads (slowly), the other has no step to take.
+  // While one thread reads, the other has no step to take: the first read
+  // waits until it has been idle.
   PipelineOptions options = Options(2, 2);
   std::atomic<int> idle{0};
   options.idle = [&idle] {
@@ -167,7 +188,11 @@ TEST(BatchPipelineTest, IdleThreadsRunTheIdleTask) {
   };
   int read = 0;
   auto fill = [&](size_t) -> absl::StatusOr<bool> {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (idle.load() == 0 && std::chrono::steady_clock::now() < until) {
+      std::this_thread::yield();
+    }
     return read++ < 3;
   };
   int last = 0;

@@ -103,9 +103,11 @@ class Reader {
 
   // With ReaderOptions::pumped: decompresses ahead of Next() on the calling
   // thread, a long run where the current file's buffer has room for one,
-  // and returns whether it did. Safe to call from any thread but Next()'s
-  // while the reader exists; one call at a time decodes (others return
-  // false at once). Otherwise it does nothing.
+  // and returns whether it did. Safe to call from any thread while the
+  // reader exists, also while another thread is in Next() (which may be
+  // called from different threads in turn, one call at a time); one call
+  // at a time decodes (others return false at once). Otherwise it does
+  // nothing.
   bool Pump();
 
   uint64_t records() const { return records_; }

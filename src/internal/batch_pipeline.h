@@ -34,7 +34,8 @@ struct PipelineOptions {
   size_t slots = 1;
   // Optional: what a thread with no step to take does before it waits (for
   // instance decompressing ahead of the reads); returns whether it did
-  // anything, and the thread looks for a step again if so.
+  // anything, and the thread looks for a step again if so. Called on
+  // several threads at once, and while `read` and any stage run.
   std::function<bool()> idle;
 };
 
@@ -44,6 +45,9 @@ struct PipelineOptions {
 // left unused) or an error, which stops the run: no step starts after it,
 // and it is returned once the steps under way have ended. Otherwise returns
 // OK once every batch read has been through every stage.
+//
+// The steps and `idle` must not throw (a pool thread that throws ends the
+// program).
 //
 // A thread takes, of the steps that may start, the ordered ones first (the
 // latest stage first, the read last) and then the others (the latest stage
