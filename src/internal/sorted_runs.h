@@ -39,6 +39,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "internal/parallel_for.h"
 
 namespace newsdedup {
@@ -159,18 +160,35 @@ void SortBucket(T* data, size_t n, uint64_t lo, int shift) {
   }
 }
 
-// Sorts the n records at `data`, whose keys less `lo` agree above bit
-// `shift` and are spread evenly below it (a partition of hashes), using
-// `scratch`: one counting pass over the next bits (enough for about four
-// records a bucket, at most 13), a scatter into `scratch` (in cache for a
-// partition of a few hundred kilobytes), small sorts of the buckets, and a
-// copy back. Several times faster than partitioning in place, whose swaps
-// wait on each other.
+// Sorts the n records at `data` by inserting each in turn: for a few.
 template <typename T>
-void SortSpread(T* data, size_t n, uint64_t lo, int shift,
-                std::vector<T>* scratch) {
+inline void InsertionSort(T* data, size_t n) {
+  for (size_t i = 1; i < n; ++i) {
+    T x = data[i];
+    size_t j = i;
+    for (; j > 0 && x < data[j - 1]; --j) data[j] = data[j - 1];
+    data[j] = x;
+  }
+}
+
+// Sorts the records of `ranges`, whose keys less `lo` agree above bit
+// `shift` and are spread evenly below it (a partition of hashes, maybe in
+// parts), into *out: one counting pass over the next bits (enough for
+// about four records a bucket, at most 13), a scatter straight from the
+// ranges into *out (in cache for a partition of a few hundred kilobytes),
+// and small sorts of the buckets. Several times faster than partitioning
+// in place, whose swaps wait on each other; and the records are not
+// gathered first.
+template <typename T>
+void SortSpreadInto(absl::Span<const absl::Span<const T>> ranges, uint64_t lo,
+                    int shift, std::vector<T>* out) {
+  size_t n = 0;
+  for (absl::Span<const T> r : ranges) n += r.size();
+  out->resize(n);
   if (n < 1024 || shift <= 0) {
-    SortBucket(data, n, lo, shift);
+    T* at = out->data();
+    for (absl::Span<const T> r : ranges) at = std::copy(r.begin(), r.end(), at);
+    SortBucket(out->data(), n, lo, shift);
     return;
   }
   int bits = 8;
@@ -183,17 +201,40 @@ void SortSpread(T* data, size_t n, uint64_t lo, int shift,
   };
   thread_local std::vector<size_t> begin, next;
   begin.assign(buckets + 1, 0);
-  for (size_t i = 0; i < n; ++i) ++begin[bucket_of(data[i]) + 1];
+  for (absl::Span<const T> r : ranges) {
+    for (const T& x : r) ++begin[bucket_of(x) + 1];
+  }
   for (size_t b = 0; b < buckets; ++b) begin[b + 1] += begin[b];
   next.assign(begin.begin(), begin.end() - 1);
-  scratch->resize(n);
-  T* out = scratch->data();
-  for (size_t i = 0; i < n; ++i) out[next[bucket_of(data[i])]++] = data[i];
+  T* data = out->data();
+  for (absl::Span<const T> r : ranges) {
+    for (const T& x : r) data[next[bucket_of(x)]++] = x;
+  }
   for (size_t b = 0; b < buckets; ++b) {
     const size_t m = begin[b + 1] - begin[b];
-    if (m > 1) SortBucket(out + begin[b], m, lo, sub);
+    if (m <= 1) continue;
+    // Most buckets hold a handful of records: sorted in line, where a call
+    // to std::sort for each cost more than the rest of the sort together.
+    if (m <= 16) {
+      InsertionSort(data + begin[b], m);
+    } else {
+      SortBucket(data + begin[b], m, lo, sub);
+    }
   }
-  std::copy(out, out + n, data);
+}
+
+// SortSpreadInto for the n records at `data`, sorted in place by way of
+// `scratch` (and a copy back).
+template <typename T>
+void SortSpread(T* data, size_t n, uint64_t lo, int shift,
+                std::vector<T>* scratch) {
+  if (n < 1024 || shift <= 0) {
+    SortBucket(data, n, lo, shift);
+    return;
+  }
+  const absl::Span<const T> all(data, n);
+  SortSpreadInto<T>(absl::MakeConstSpan(&all, 1), lo, shift, scratch);
+  std::copy(scratch->begin(), scratch->end(), data);
 }
 
 // Sorts [data, data + n) by (SortKey, operator<). An in-place partition by
@@ -761,15 +802,16 @@ class SortedShards {
     for (const auto& shard : shards_) shard->NoteBuffer();
     const int shift = 64 - static_cast<int>(__builtin_ctzll(count));
     ParallelFor(count, threads, [&](size_t p) {
-      thread_local std::vector<T> records, scratch;
-      records.clear();
+      thread_local std::vector<T> records;
+      thread_local std::vector<absl::Span<const T>> parts;
+      parts.clear();
       for (const auto& shard : shards_) {
         size_t n = 0;
         const T* data = shard->partition(p, &n);
-        records.insert(records.end(), data, data + n);
+        parts.emplace_back(data, n);
       }
-      SortSpread(records.data(), records.size(),
-                 static_cast<uint64_t>(p) << shift, shift, &scratch);
+      SortSpreadInto<T>(parts, static_cast<uint64_t>(p) << shift, shift,
+                        &records);
       fn(p, records);
     });
     return true;
