@@ -84,6 +84,31 @@ TEST(SortSpreadTest, PartitionsOfEveryShape) {
   }
 }
 
+// SortSpreadInto over a partition in several parts (the shards'), some
+// empty: the same as sorting them gathered.
+TEST(SortSpreadTest, PartsSortedIntoOneBuffer) {
+  std::mt19937_64 rng(22);
+  const int shift = 40;
+  const uint64_t lo = uint64_t{0x15} << shift;
+  for (const size_t n : {size_t{0}, size_t{700}, size_t{5000}, size_t{90000}}) {
+    std::vector<std::vector<uint64_t>> parts(4);
+    std::vector<uint64_t> expected;
+    for (size_t i = 0; i < n; ++i) {
+      // Part 2 stays empty; every fifth key repeats an earlier one.
+      const uint64_t k = i % 5 == 4
+                             ? expected[rng() % expected.size()]
+                             : lo + (rng() & ((uint64_t{1} << shift) - 1));
+      parts[(i % 3 == 2) ? 3 : i % 3].push_back(k);
+      expected.push_back(k);
+    }
+    std::sort(expected.begin(), expected.end());
+    std::vector<absl::Span<const uint64_t>> spans(parts.begin(), parts.end());
+    std::vector<uint64_t> out = {1, 2, 3};  // overwritten
+    SortSpreadInto<uint64_t>(spans, lo, shift, &out);
+    EXPECT_EQ(out, expected) << n;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Distributions, SortBufferTest,
                          ::testing::Values(Keys::kUniform, Keys::kDenseHigh,
                                            Keys::kFewDistinct,
