@@ -511,10 +511,18 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
         batch.bytes_read.push_back(0);
         batch.tokens.emplace_back();
       }
-      auto more = (*reader)->Next(&batch.docs[batch.n]);
+      // A record of more text than a batch holds does not keep its memory
+      // in the slot for the rest of the pass.
+      newsdedup::Document& doc = batch.docs[batch.n];
+      std::vector<newsdedup::Token>& tokens = batch.tokens[batch.n];
+      if (doc.text.capacity() > kBatchBytes) doc = newsdedup::Document();
+      if (tokens.capacity() > kBatchBytes / sizeof(newsdedup::Token)) {
+        std::vector<newsdedup::Token>().swap(tokens);
+      }
+      auto more = (*reader)->Next(&doc);
       if (!more.ok()) return more.status();
       if (!*more) break;
-      bytes += batch.docs[batch.n].text.size();
+      bytes += doc.text.size();
       batch.bytes_read[batch.n] = (*reader)->bytes();
       ++batch.n;
     }
