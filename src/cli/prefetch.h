@@ -1,7 +1,7 @@
-// Reads records and tokenizes their text ahead of the caller: on a thread of
-// its own when asked, so that the second pass over the input (the passage
-// lookups) does not wait for decompression, JSON parsing and tokenizing.
-// Records come out in input order either way.
+// Reads records (and tokenizes their text, unless asked not to) ahead of
+// the caller: on a thread of its own when asked, so that the record pass
+// of the exact passages (passages.h) does not wait for decompression and
+// JSON parsing. Records come out in input order either way.
 #ifndef NEWSDEDUP_CLI_PREFETCH_H_
 #define NEWSDEDUP_CLI_PREFETCH_H_
 
