@@ -275,11 +275,11 @@ absl::Status RunRecordPass(const Flags& f, ScanRun* run) {
   if (!reader.ok()) return reader.status();
   // The reading thread only reads: the lookups are light, so the texts are
   // tokenized on all threads instead.
-  newsdedup::cli::Prefetcher prefetch(reader->get(), f.scan.threads > 1,
-                                      /*tokenize=*/false);
+  newsdedup::cli::Prefetcher prefetch(reader->get(), f.scan.threads > 1);
   newsdedup::cli::Progress progress("passage records", !f.quiet);
   constexpr size_t kBatchDocuments = 512;
   std::vector<newsdedup::cli::Prefetcher::Item> batch(kBatchDocuments);
+  std::vector<std::vector<newsdedup::Token>> tokens(kBatchDocuments);
   std::vector<absl::Span<const newsdedup::Token>> batch_tokens;
   uint32_t ordinal = 0;
   bool more = true;
@@ -298,11 +298,10 @@ absl::Status RunRecordPass(const Flags& f, ScanRun* run) {
       ++n;
     }
     newsdedup::internal::ParallelFor(n, f.scan.threads, [&](size_t k) {
-      batch[k].tokens.clear();
-      newsdedup::Tokenize(batch[k].doc.text, 0, &batch[k].tokens);
+      tokens[k].clear();
+      newsdedup::Tokenize(batch[k].doc.text, 0, &tokens[k]);
     });
-    batch_tokens.clear();
-    for (size_t k = 0; k < n; ++k) batch_tokens.push_back(batch[k].tokens);
+    batch_tokens.assign(tokens.begin(), tokens.begin() + n);
     absl::Status s = run->passages->RecordBatch(ordinal, batch_tokens);
     if (!s.ok()) {
       progress.Done();

@@ -1,7 +1,6 @@
-// Reads records (and tokenizes their text, unless asked not to) ahead of
-// the caller: on a thread of its own when asked, so that the record pass
-// of the exact passages (passages.h) does not wait for decompression and
-// JSON parsing. Records come out in input order either way.
+// Reads records ahead of the caller: on a thread of its own when asked, so that
+// the record pass of the exact passages (passages.h) does not wait for
+// decompression and JSON parsing. Records come out in input order either way.
 #ifndef NEWSDEDUP_CLI_PREFETCH_H_
 #define NEWSDEDUP_CLI_PREFETCH_H_
 
@@ -16,7 +15,6 @@
 #include "absl/status/statusor.h"
 #include "newsdedup/document.h"
 #include "newsdedup/reader.h"
-#include "newsdedup/tokenize.h"
 
 namespace newsdedup::cli {
 
@@ -24,15 +22,11 @@ class Prefetcher {
  public:
   struct Item {
     Document doc;
-    std::vector<Token> tokens;  // of doc.text
-    uint64_t bytes_read = 0;    // input bytes read up to this record
+    uint64_t bytes_read = 0;  // input bytes read up to this record
   };
 
   // `reader` must outlive the prefetcher and is used by it alone.
-  // `tokenize`: false leaves Item::tokens empty (the caller tokenizes, e.g.
-  // on threads of its own).
-  Prefetcher(Reader* reader, bool threaded, bool tokenize = true)
-      : reader_(reader), tokenize_(tokenize) {
+  Prefetcher(Reader* reader, bool threaded) : reader_(reader) {
     if (threaded) thread_ = std::thread([this] { Produce(); });
   }
 
@@ -85,7 +79,6 @@ class Prefetcher {
       auto more = reader_->Next(&item.doc);
       if (!more.ok()) return more.status();
       if (!*more) break;
-      if (tokenize_) Tokenize(item.doc.text, 0, &item.tokens);
       item.bytes_read = reader_->bytes();
       batch->push_back(std::move(item));
     }
@@ -114,7 +107,6 @@ class Prefetcher {
   }
 
   Reader* reader_;
-  bool tokenize_;
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable ready_;  // a batch or the end is there
