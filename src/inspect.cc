@@ -71,6 +71,16 @@ std::string_view KindName(int k) {
   return SpanKindName(static_cast<SpanKind>(k));
 }
 
+// "name": seconds, ... (a JSON object's members, in order).
+void AppendPhases(const std::vector<std::pair<std::string, double>>& phases,
+                  std::string* out) {
+  for (size_t i = 0; i < phases.size(); ++i) {
+    if (i > 0) out->append(", ");
+    AppendJsonString(phases[i].first, out);
+    absl::StrAppend(out, ": ", absl::StrFormat("%.3f", phases[i].second));
+  }
+}
+
 }  // namespace
 
 Inspector::Inspector(const InspectOptions& options,
@@ -325,12 +335,9 @@ std::string Inspector::SummaryJson(const ScanStats& stats,
       ", \"buffer_mb\": ", absl::StrFormat("%.1f", stats.buffer_bytes / 1e6),
       ", \"spilled_mb\": ", absl::StrFormat("%.1f", stats.spilled_bytes / 1e6),
       ", \"threads\": ", totals.threads, ", \"phase_seconds\": {");
-  for (size_t i = 0; i < totals.phase_seconds.size(); ++i) {
-    if (i > 0) out.append(", ");
-    AppendJsonString(totals.phase_seconds[i].first, &out);
-    absl::StrAppend(&out, ": ",
-                    absl::StrFormat("%.3f", totals.phase_seconds[i].second));
-  }
+  AppendPhases(totals.phase_seconds, &out);
+  out.append("}, \"phase_cpu_seconds\": {");
+  AppendPhases(totals.phase_cpu_seconds, &out);
   out.append("}");
   if (!totals.passage_figures.empty()) {
     out.append(", \"passages\": {");

@@ -41,6 +41,9 @@ struct RunTotals {
   // Wall time of each phase of the run, in order ("read", "match",
   // "passages", "report", ...): where the seconds went.
   std::vector<std::pair<std::string, double>> phase_seconds;
+  // CPU time (user and system, all threads) of each phase, named as in
+  // phase_seconds: over a phase's wall time, how many cores it kept busy.
+  std::vector<std::pair<std::string, double>> phase_cpu_seconds;
   double peak_rss_mb = 0;
   int threads = 1;
   std::string simd;

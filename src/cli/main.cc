@@ -222,6 +222,15 @@ absl::Status WriteWhole(const std::string& path, std::string_view bytes) {
   return (*out)->Commit();
 }
 
+// User and system time of every thread of the process so far.
+double ProcessCpuSeconds() {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) /
+             1e6;
+}
+
 // Pass 1, shared by scan and clean: read everything, match, collect spans.
 struct ScanRun {
   std::unique_ptr<newsdedup::PassageFinder> passages;  // null: --no-passages
@@ -240,14 +249,19 @@ struct ScanRun {
     std::lock_guard<std::mutex> lock(sink_mu);
     return sink_status;
   }
-  // Ends the phase `name` of totals.phase_seconds: its wall time since the
-  // previous one ended (or the run began).
+  // Ends the phase `name` of totals.phase_seconds and phase_cpu_seconds:
+  // its wall time and the process's CPU time since the previous one ended
+  // (or the run began).
   Clock::time_point phase_start = Clock::now();
+  double phase_start_cpu = ProcessCpuSeconds();
   void EndPhase(const char* name) {
     const Clock::time_point now = Clock::now();
+    const double cpu = ProcessCpuSeconds();
     totals.phase_seconds.emplace_back(
         name, std::chrono::duration<double>(now - phase_start).count());
+    totals.phase_cpu_seconds.emplace_back(name, cpu - phase_start_cpu);
     phase_start = now;
+    phase_start_cpu = cpu;
   }
   // Last, so it is destroyed first: its destructor waits for sketching
   // threads that may still call into the members above.
@@ -752,6 +766,14 @@ void PrintSummary(const newsdedup::ScanStats& s, const newsdedup::RunTotals& t,
                       absl::StrFormat("%.2f", seconds), " s");
     }
     std::cerr << "  phases: " << phases << "\n";
+  }
+  if (!t.phase_cpu_seconds.empty()) {
+    std::string cpu;
+    for (const auto& [name, seconds] : t.phase_cpu_seconds) {
+      absl::StrAppend(&cpu, cpu.empty() ? "" : ", ", name, " ",
+                      absl::StrFormat("%.2f", seconds), " s");
+    }
+    std::cerr << "  CPU time (all threads): " << cpu << "\n";
   }
   if (s.unindexed > 0) {
     std::cerr << absl::StrFormat(

@@ -135,8 +135,9 @@ done
 "$bin" scan testdata/news-sample.jsonl --report "$tmp/report.jsonl" 2>"$tmp/summary.txt"
 check "scan --report FILE" "$golden/scan_sample.expected" "$tmp/report.jsonl"
 if ! grep -q "10 records (0 malformed" "$tmp/summary.txt" ||
-   ! grep -Eq "phases: read [0-9.]+ s, match [0-9.]+ s, passages [0-9.]+ s, report [0-9.]+ s" "$tmp/summary.txt"; then
-  echo "FAIL summary: no record count or phase times on stderr"
+   ! grep -Eq "phases: read [0-9.]+ s, match [0-9.]+ s, passages [0-9.]+ s, report [0-9.]+ s" "$tmp/summary.txt" ||
+   ! grep -Eq "CPU time \(all threads\): read [0-9.]+ s, match [0-9.]+ s, passages [0-9.]+ s, report [0-9.]+ s" "$tmp/summary.txt"; then
+  echo "FAIL summary: no record count, phase times or phase CPU times on stderr"
   cat "$tmp/summary.txt"
   failures=$((failures + 1))
 else
