@@ -759,22 +759,20 @@ void PrintSummary(const newsdedup::ScanStats& s, const newsdedup::RunTotals& t,
       t.input_bytes, t.threads, t.threads == 1 ? "" : "s", t.simd,
       s.index_bytes / 1e6, s.buffer_bytes / 1e6, s.spilled_bytes / 1e6,
       t.peak_rss_mb);
-  if (!t.phase_seconds.empty()) {
-    std::string phases;
-    for (const auto& [name, seconds] : t.phase_seconds) {
-      absl::StrAppend(&phases, phases.empty() ? "" : ", ", name, " ",
-                      absl::StrFormat("%.2f", seconds), " s");
-    }
-    std::cerr << "  phases: " << phases << "\n";
-  }
-  if (!t.phase_cpu_seconds.empty()) {
-    std::string cpu;
-    for (const auto& [name, seconds] : t.phase_cpu_seconds) {
-      absl::StrAppend(&cpu, cpu.empty() ? "" : ", ", name, " ",
-                      absl::StrFormat("%.2f", seconds), " s");
-    }
-    std::cerr << "  CPU time (all threads): " << cpu << "\n";
-  }
+  // "  label: read 1.00 s, match 0.50 s, ..." (nothing without phases).
+  const auto print_phases =
+      [](const char* label,
+         const std::vector<std::pair<std::string, double>>& phases) {
+        if (phases.empty()) return;
+        std::string line;
+        for (const auto& [name, seconds] : phases) {
+          absl::StrAppend(&line, line.empty() ? "" : ", ", name, " ",
+                          absl::StrFormat("%.2f", seconds), " s");
+        }
+        std::cerr << "  " << label << ": " << line << "\n";
+      };
+  print_phases("phases", t.phase_seconds);
+  print_phases("CPU time (all threads)", t.phase_cpu_seconds);
   if (s.unindexed > 0) {
     std::cerr << absl::StrFormat(
         "  warning: the near-duplicate index is full (2^32 entries); %d "
