@@ -483,24 +483,23 @@ class PassageFinder::Impl {
     constexpr size_t kHeld = size_t{1} << 20;
     std::vector<std::pair<uint32_t, uint32_t>> later;  // (doc, token)
     std::unique_ptr<FILE, int (*)(FILE*)> later_file(nullptr, &std::fclose);
+    std::string later_path;  // its name (unlinked once made), for errors
     uint64_t later_spilled = 0;
     auto hold = [&]() -> absl::Status {
       later.push_back({next.doc, next.token});
       if (later.size() < kHeld) return absl::OkStatus();
       if (later_file == nullptr) {
-        absl::StatusOr<FILE*> f = internal::CreateScratchFile(
-            absl::StrCat(internal::TempDir(options_.temp_dir),
-                         "/newsdedup-passage-group-", getpid(), "-",
-                         reinterpret_cast<uintptr_t>(this), ".tmp"),
-            "passage repeats");
+        later_path = absl::StrCat(internal::TempDir(options_.temp_dir),
+                                  "/newsdedup-passage-group-", getpid(), "-",
+                                  reinterpret_cast<uintptr_t>(this), ".tmp");
+        absl::StatusOr<FILE*> f =
+            internal::CreateScratchFile(later_path, "passage repeats");
         if (!f.ok()) return f.status();
         later_file.reset(*f);
       }
       if (std::fwrite(later.data(), sizeof(later[0]), later.size(),
                       later_file.get()) != later.size()) {
-        return absl::DataLossError(
-            "cannot write passage repeats to the temporary folder (disk "
-            "full?)");
+        return internal::ScratchWriteError(later_path, "passage repeats");
       }
       later_spilled += later.size();
       later.clear();

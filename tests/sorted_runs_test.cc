@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
@@ -129,6 +130,22 @@ std::vector<uint64_t> SortThrough(const std::vector<uint64_t>& keys,
   while (sorter.Next(&k)) out.push_back(k);
   *stats = sorter.stats();
   return out;
+}
+
+// A write that fails says why: /dev/full fails every write as a full disk.
+TEST(ScratchWriteErrorTest, NamesTheFileAndTheReason) {
+  FILE* f = std::fopen("/dev/full", "wb");
+  ASSERT_NE(f, nullptr);
+  const std::vector<char> bytes(1 << 16, 'x');
+  const bool wrote =
+      std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() &&
+      std::fflush(f) == 0;
+  ASSERT_FALSE(wrote);
+  const absl::Status s = ScratchWriteError("/dev/full", "a sorted run");
+  std::fclose(f);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(s.message(),
+            "/dev/full: cannot write a sorted run: No space left on device");
 }
 
 TEST(SortedRunsTest, SpilledRunsMergeToTheSameOrder) {

@@ -5,6 +5,7 @@
 //   newsdedup clean INPUT... --output cleaned.jsonl.zst [--report ...]
 //                   [--clusters ...] [--summary ...] [--html ...]
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -891,10 +893,34 @@ absl::Status SpoolStdin(Flags& f, std::string* spooled) {
   return s;
 }
 
+// A --temp-dir given must be a folder this process can create files in:
+// checked before the input is read, not first when a buffer spills (which
+// may be minutes into a large corpus).
+absl::Status CheckTempDir(const std::string& dir) {
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--temp-dir ", dir, ": ", std::strerror(errno)));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--temp-dir ", dir, ": not a folder"));
+  }
+  if (access(dir.c_str(), W_OK | X_OK) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--temp-dir ", dir,
+                     ": cannot create files in it: ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
 // Option values are checked before any input is read: a bad value is a
 // usage error (exit status 2).
 int CheckOptions(const Flags& f) {
   absl::Status s = f.reader.Validate();
+  if (s.ok() && !f.passages.temp_dir.empty()) {
+    s = CheckTempDir(f.passages.temp_dir);
+  }
   if (s.ok() && f.memory_limit_mb != -1 && f.memory_limit_mb < 2) {
     s = absl::InvalidArgumentError(absl::StrCat(
         "--memory-limit must be at least 2 (MB), got ", f.memory_limit_mb));

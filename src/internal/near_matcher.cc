@@ -111,8 +111,7 @@ class NearMatcher::FingerprintStore {
     if (std::fwrite(buffer_.data(), 4, buffer_.size(), file_) !=
             buffer_.size() ||
         std::fflush(file_) != 0) {
-      return absl::DataLossError(
-          absl::StrCat(path_, ": cannot write fingerprints (disk full?)"));
+      return ScratchWriteError(path_, "fingerprints");
     }
     base_ += buffer_.size();
     bytes_spilled_ += buffer_.size() * 4;

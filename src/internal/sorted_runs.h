@@ -99,6 +99,17 @@ inline absl::StatusOr<FILE*> CreateScratchFile(const std::string& path,
   return f;
 }
 
+// The error for a failed write (fwrite or fflush) to the scratch file at
+// `path`, which held `what`: the reason is the failing call's errno ("No
+// space left on device" on a full disk).
+inline absl::Status ScratchWriteError(const std::string& path,
+                                      const char* what) {
+  const int err = errno;
+  return absl::DataLossError(
+      absl::StrCat(path, ": cannot write ", what, ": ",
+                   err != 0 ? std::strerror(err) : "write failed"));
+}
+
 // Plain 64-bit keys sort by themselves.
 inline uint64_t SortKey(uint64_t v) { return v; }
 
@@ -608,8 +619,7 @@ class SortedRuns {
   }
 
   static absl::Status WriteError(const Run& run) {
-    return absl::DataLossError(
-        absl::StrCat(run.path, ": cannot write a sorted run (disk full?)"));
+    return ScratchWriteError(run.path, "a sorted run");
   }
 
   static void Discard(Run* run) {

@@ -294,6 +294,15 @@ expect_exit "--help" 0 "$bin" --help
 expect_exit "scan --help" 0 "$bin" scan --help
 expect_exit "missing input file" 1 "$bin" scan testdata/no-such-file.jsonl -q
 expect_exit "memory limit under 2 MB" 2 "$bin" scan testdata/news-sample.jsonl --memory-limit 1 -q
+# A --temp-dir that cannot take files fails before the input is read, and
+# says which folder and why.
+expect_exit "--temp-dir missing" 2 "$bin" scan testdata/news-sample.jsonl --temp-dir "$tmp/no-such-dir" -q
+if ! grep -q "temp-dir $tmp/no-such-dir: No such file or directory" "$tmp/err"; then
+  echo "FAIL --temp-dir missing: the error does not name the folder and the reason"
+  cat "$tmp/err"
+  failures=$((failures + 1))
+fi
+expect_exit "--temp-dir a file" 2 "$bin" scan testdata/news-sample.jsonl --temp-dir testdata/news-sample.jsonl -q
 expect_exit "threshold out of range" 2 "$bin" scan testdata/news-sample.jsonl --threshold 1.5 -q
 expect_exit "no subcommand" 2 "$bin"
 expect_exit "unknown option" 2 "$bin" scan testdata/news-sample.jsonl --no-such-option
