@@ -185,15 +185,27 @@ void Resolve(Flags& f) {
   f.scan.temp_dir = f.passages.temp_dir;
   // The budget: half for the passage records, half for matching (all of it
   // without passages). Both buffers fill during the read.
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGE_SIZE);
+  const uint64_t ram = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) *
+                                                   static_cast<uint64_t>(page)
+                                             : 0;
   uint64_t budget = 0;
   if (f.memory_limit_mb < 0) {
-    const long pages = sysconf(_SC_PHYS_PAGES);
-    const long page = sysconf(_SC_PAGE_SIZE);
-    budget = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) *
-                                         static_cast<uint64_t>(page) / 4
-                                   : uint64_t{1} << 30;
+    budget = ram > 0 ? ram / 4 : uint64_t{1} << 30;
   } else if (f.memory_limit_mb > 0) {
-    budget = static_cast<uint64_t>(f.memory_limit_mb * (1 << 20));
+    // The buffers reserve their share of the budget up front (backed only
+    // as written): more than the machine's RAM would not be granted, and
+    // could only swap. Such a limit is taken as the RAM.
+    const double bytes = f.memory_limit_mb * (1 << 20);
+    if (ram > 0 && bytes > static_cast<double>(ram)) {
+      std::cerr << "newsdedup: --memory-limit " << f.memory_limit_mb
+                << " MB is more than this machine's " << (ram >> 20)
+                << " MB of RAM; using " << (ram >> 20) << " MB\n";
+      budget = ram;
+    } else {
+      budget = static_cast<uint64_t>(bytes);
+    }
   }
   f.passages.memory_limit = f.passages_enabled ? budget / 2 : 0;
   f.scan.memory_limit = budget - f.passages.memory_limit;
