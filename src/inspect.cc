@@ -328,6 +328,8 @@ std::string Inspector::SummaryJson(const ScanStats& stats,
                                   ? totals.input_bytes / totals.seconds / 1e6
                                   : 0.0),
       ", \"peak_rss_mb\": ", absl::StrFormat("%.1f", totals.peak_rss_mb),
+      ", \"memory_limit_mb\": ",
+      absl::StrFormat("%.1f", totals.memory_limit_mb),
       ", \"index_mb\": ", absl::StrFormat("%.1f", stats.index_bytes / 1e6),
       ", \"indexed_paragraphs\": ", stats.indexed,
       ", \"unindexed_paragraphs\": ", stats.unindexed,

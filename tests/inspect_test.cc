@@ -271,6 +271,7 @@ TEST(InspectorTest, SummaryJsonMatchesStats) {
   totals.malformed = 2;
   totals.phase_seconds = {{"read", 0.25}, {"match", 0.125}};
   totals.phase_cpu_seconds = {{"read", 0.5}, {"match", 0.375}};
+  totals.memory_limit_mb = 1536;
   const std::string json = inspector.SummaryJson(stats, totals);
   simdjson::dom::parser parser;
   simdjson::padded_string padded(json);
@@ -288,6 +289,9 @@ TEST(InspectorTest, SummaryJsonMatchesStats) {
   EXPECT_EQ(v, stats.clusters);
   ASSERT_EQ(root["flagged_bytes"].get_uint64().get(v), simdjson::SUCCESS);
   EXPECT_EQ(v, stats.flagged_bytes);
+  double limit = 0;
+  ASSERT_EQ(root["memory_limit_mb"].get_double().get(limit), simdjson::SUCCESS);
+  EXPECT_EQ(limit, 1536.0);
   std::string_view simd;
   ASSERT_EQ(root["simd"].get_string().get(simd), simdjson::SUCCESS);
   EXPECT_EQ(simd, "TEST<&>");

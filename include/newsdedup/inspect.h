@@ -45,6 +45,9 @@ struct RunTotals {
   // phase_seconds: over a phase's wall time, how many cores it kept busy.
   std::vector<std::pair<std::string, double>> phase_cpu_seconds;
   double peak_rss_mb = 0;
+  // The memory limit the run's sort buffers had (--memory-limit, or its
+  // default), in MB.
+  double memory_limit_mb = 0;
   int threads = 1;
   std::string simd;
   // Exact passages (empty names: passages were off): (name, value) pairs

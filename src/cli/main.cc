@@ -32,6 +32,7 @@
 #include "cli/progress.h"
 #include "internal/batch_pipeline.h"
 #include "internal/parallel_for.h"
+#include "internal/system_memory.h"
 #include "newsdedup/clean.h"
 #include "newsdedup/eval.h"
 #include "newsdedup/inspect.h"
@@ -68,8 +69,9 @@ struct Flags {
   bool no_builtin_rules = false;
   bool annotate = false;
   bool no_passages = false;
-  bool passages_enabled = true;  // resolved from no_passages
-  double memory_limit_mb = -1;   // < 0: a quarter of the machine's RAM
+  bool passages_enabled = true;     // resolved from no_passages
+  double memory_limit_mb = -1;      // < 0: a quarter of the memory available
+  uint64_t memory_limit_bytes = 0;  // what Resolve made of it
   newsdedup::PassageOptions passages;
   newsdedup::ReaderOptions reader;
   newsdedup::ScanOptions scan;
@@ -152,7 +154,8 @@ void AddCommonOptions(CLI::App* cmd, Flags& f) {
                   "MB of sort buffers (passage records, LSH band records, "
                   "fingerprints, candidate pairs) held in memory before they "
                   "spill to disk (--temp-dir); the report does not depend on "
-                  "it (default: a quarter of RAM)");
+                  "it (default: a quarter of the RAM, or of a container's "
+                  "memory limit where lower; at most that memory)");
   cmd->add_option("--temp-dir", f.passages.temp_dir,
                   "folder for spilled runs (default: $TMPDIR or /tmp)");
   cmd->add_option("--clusters", f.clusters,
@@ -185,28 +188,28 @@ void Resolve(Flags& f) {
   f.scan.temp_dir = f.passages.temp_dir;
   // The budget: half for the passage records, half for matching (all of it
   // without passages). Both buffers fill during the read.
-  const long pages = sysconf(_SC_PHYS_PAGES);
-  const long page = sysconf(_SC_PAGE_SIZE);
-  const uint64_t ram = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) *
-                                                   static_cast<uint64_t>(page)
-                                             : 0;
+  // The RAM, or a container's (control group's) limit where lower.
+  const uint64_t available = newsdedup::internal::AvailableMemoryBytes();
   uint64_t budget = 0;
   if (f.memory_limit_mb < 0) {
-    budget = ram > 0 ? ram / 4 : uint64_t{1} << 30;
+    budget = available > 0 ? available / 4 : uint64_t{1} << 30;
   } else if (f.memory_limit_mb > 0) {
     // The buffers reserve their share of the budget up front (backed only
-    // as written): more than the machine's RAM would not be granted, and
-    // could only swap. Such a limit is taken as the RAM.
+    // as written): more than the memory available would not be granted,
+    // and could only swap or be killed. Such a limit is taken as what is
+    // available.
     const double bytes = f.memory_limit_mb * (1 << 20);
-    if (ram > 0 && bytes > static_cast<double>(ram)) {
+    if (available > 0 && bytes > static_cast<double>(available)) {
       std::cerr << "newsdedup: --memory-limit " << f.memory_limit_mb
-                << " MB is more than this machine's " << (ram >> 20)
-                << " MB of RAM; using " << (ram >> 20) << " MB\n";
-      budget = ram;
+                << " MB is more than the " << (available >> 20)
+                << " MB of memory available here; using " << (available >> 20)
+                << " MB\n";
+      budget = available;
     } else {
       budget = static_cast<uint64_t>(bytes);
     }
   }
+  f.memory_limit_bytes = budget;
   f.passages.memory_limit = f.passages_enabled ? budget / 2 : 0;
   f.scan.memory_limit = budget - f.passages.memory_limit;
 }
@@ -466,6 +469,8 @@ absl::Status RunPassOne(const Flags& f, ScanRun* run) {
     run->stats.buffer_bytes += run->passages->stats().peak_record_bytes;
   }
   run->totals.threads = f.scan.threads;
+  run->totals.memory_limit_mb =
+      static_cast<double>(f.memory_limit_bytes) / (1 << 20);
   run->totals.simd = newsdedup::Scanner::SimdTarget();
   return absl::OkStatus();
 }

@@ -302,11 +302,12 @@ if ! grep -q "temp-dir $tmp/no-such-dir: No such file or directory" "$tmp/err"; 
   cat "$tmp/err"
   failures=$((failures + 1))
 fi
-# A limit beyond the machine's RAM is taken as the RAM (its buffers could not
-# be reserved), with a note: same report.
+# A limit beyond the memory available (the RAM, or a container's limit) is
+# taken as that memory (its buffers could not be reserved), with a note: the
+# same report.
 expect_exit "--memory-limit beyond RAM" 0 "$bin" scan testdata/news-sample.jsonl --memory-limit 1e12 -q -o "$tmp/huge-limit.jsonl"
 check "scan --memory-limit 1e12" "$golden/scan_sample.expected" "$tmp/huge-limit.jsonl"
-if ! grep -q "is more than this machine's .* MB of RAM; using" "$tmp/err"; then
+if ! grep -q "is more than the [0-9]* MB of memory available here; using" "$tmp/err"; then
   echo "FAIL --memory-limit beyond RAM: no note on stderr"
   failures=$((failures + 1))
 fi
