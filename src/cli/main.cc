@@ -32,7 +32,7 @@
 #include "cli/progress.h"
 #include "internal/batch_pipeline.h"
 #include "internal/parallel_for.h"
-#include "internal/system_memory.h"
+#include "internal/system_resources.h"
 #include "newsdedup/clean.h"
 #include "newsdedup/eval.h"
 #include "newsdedup/inspect.h"
@@ -51,6 +51,7 @@ using Clock = std::chrono::steady_clock;
 // Flags shared by scan and clean.
 struct Flags {
   std::vector<std::string> inputs;
+  int threads = 0;     // --threads; 0: AvailableCores()
   std::string report;  // scan: "-" by default
   std::string clusters;
   std::string summary;
@@ -123,7 +124,9 @@ void AddCommonOptions(CLI::App* cmd, Flags& f) {
   cmd->add_option("--min-exact-tokens", f.scan.min_exact_tokens,
                   "shorter paragraphs (in words) are not reported")
       ->capture_default_str();
-  cmd->add_option("--threads,-j", f.scan.threads, "sketching threads")
+  cmd->add_option("--threads,-j", f.threads,
+                  "threads for every phase; 0: the cores available (the CPU "
+                  "affinity, or a container's CPU quota where lower)")
       ->capture_default_str();
   cmd->add_option("--seed", f.scan.seed, "MinHash seed")->capture_default_str();
   cmd->add_flag("--no-split-lines", f.no_split_lines,
@@ -175,6 +178,10 @@ void Resolve(Flags& f) {
     f.reader.format = InputFormat::kText;
   }
   f.reader.strict = f.strict;
+  // Negative counts stay, for ScanOptions::Validate to refuse.
+  f.scan.threads = f.threads != 0
+                       ? f.threads
+                       : std::min(newsdedup::internal::AvailableCores(), 256);
   // With a core to spare, decompression overlaps the rest (every pass).
   f.reader.read_ahead = f.scan.threads > 1;
   f.scan.segment.split_lines = !f.no_split_lines;

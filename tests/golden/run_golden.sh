@@ -311,6 +311,18 @@ if ! grep -q "is more than the [0-9]* MB of memory available here; using" "$tmp/
   echo "FAIL --memory-limit beyond RAM: no note on stderr"
   failures=$((failures + 1))
 fi
+# Without --threads, the threads follow the CPUs the process may run on.
+if command -v taskset >/dev/null; then
+  taskset -c 0 "$bin" scan testdata/news-sample.jsonl -o "$tmp/one-cpu.jsonl" 2>"$tmp/one-cpu.txt"
+  check "scan on one CPU (taskset), default threads" "$golden/scan_sample.expected" "$tmp/one-cpu.jsonl"
+  if ! grep -q " 1 thread, " "$tmp/one-cpu.txt"; then
+    echo "FAIL default threads on one CPU: not 1 thread"
+    grep "time:" "$tmp/one-cpu.txt"
+    failures=$((failures + 1))
+  else
+    echo "ok   default threads on one CPU: 1 thread"
+  fi
+fi
 expect_exit "--temp-dir a file" 2 "$bin" scan testdata/news-sample.jsonl --temp-dir testdata/news-sample.jsonl -q
 expect_exit "threshold out of range" 2 "$bin" scan testdata/news-sample.jsonl --threshold 1.5 -q
 expect_exit "no subcommand" 2 "$bin"

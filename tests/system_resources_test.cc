@@ -1,8 +1,9 @@
-// Control group memory limits, read from a folder laid out like
+// Control group memory and CPU limits, read from a folder laid out like
 // /sys/fs/cgroup.
-#include "internal/system_memory.h"
+#include "internal/system_resources.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,6 +86,46 @@ TEST_F(CgroupTest, NothingReadableIsUnlimited) {
   EXPECT_EQ(CgroupMemoryLimit("garbage\n3:memory\n", root_), UINT64_MAX);
   Write("memory.max", "not a number\n");
   EXPECT_EQ(CgroupMemoryLimit("0::/\n", root_), UINT64_MAX);
+}
+
+TEST_F(CgroupTest, V2CpuQuotaInCores) {
+  Write("cpu.max", "max 100000\n");
+  Write("system.slice/cpu.max", "max 100000\n");
+  Write("system.slice/job/cpu.max", "150000 100000\n");
+  EXPECT_DOUBLE_EQ(CgroupCpuLimit("0::/system.slice/job\n", root_), 1.5);
+  // The lowest quota on the path counts.
+  Write("system.slice/cpu.max", "50000 100000\n");
+  EXPECT_DOUBLE_EQ(CgroupCpuLimit("0::/system.slice/job\n", root_), 0.5);
+}
+
+TEST_F(CgroupTest, V1CpuQuotaInCores) {
+  Write("cpu/cpu.cfs_quota_us", "-1\n");
+  Write("cpu/cpu.cfs_period_us", "100000\n");
+  Write("cpu/docker/abc/cpu.cfs_quota_us", "200000\n");
+  Write("cpu/docker/abc/cpu.cfs_period_us", "100000\n");
+  // The cpu controller's line, not memory's.
+  const std::string cgroup =
+      "4:memory:/elsewhere\n"
+      "3:cpu,cpuacct:/docker/abc\n";
+  EXPECT_DOUBLE_EQ(CgroupCpuLimit(cgroup, root_), 2.0);
+}
+
+TEST_F(CgroupTest, NoCpuQuota) {
+  Write("cpu.max", "max 100000\n");
+  EXPECT_EQ(CgroupCpuLimit("0::/\n", root_), 0.0);
+  Write("cpu/cpu.cfs_quota_us", "-1\n");
+  Write("cpu/cpu.cfs_period_us", "100000\n");
+  EXPECT_EQ(CgroupCpuLimit("2:cpu:/\n", root_), 0.0);
+  EXPECT_EQ(CgroupCpuLimit("", root_), 0.0);
+}
+
+TEST(AvailableCoresTest, AtMostTheAffinityMask) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+  const int cores = AvailableCores();
+  EXPECT_GE(cores, 1);
+  EXPECT_LE(cores, CPU_COUNT(&set));
 }
 
 TEST(AvailableMemoryTest, AtMostThePhysicalRam) {
