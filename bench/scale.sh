@@ -14,7 +14,8 @@
 # /tmp/newsdedup-scale), --keep (keep the corpora; an existing
 # DIR/scale-N.jsonl.zst of the largest size is reused), --build DIR (default
 # build), --seed S (default 1), --memory-limit MB (passed to scan; default:
-# scan's own, a quarter of RAM), --limit-gib G (default 20).
+# scan's own, a quarter of the memory available, read from a scan's summary
+# `memory_limit_mb`), --limit-gib G (default 20).
 # Sizes run smallest first. Before each scan its peak memory is projected
 # from the previous size: the sort buffers (summary buffer_mb) scaled with
 # the paragraphs up to the memory limit, the rest linearly times 1.3 (hash
@@ -33,7 +34,7 @@ build=build
 seed=1
 limit_gib=20
 memory_flags=()
-budget_kb=$(awk '/^MemTotal:/ { printf "%d", $2 / 4 }' /proc/meminfo)  # scan's default
+budget_kb=  # --memory-limit's, else scan's default (below)
 sizes=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -69,6 +70,12 @@ kill_kb=$(((limit_gib + 1) * 1024 * 1024))
 
 # A number field of the one-line summary JSON.
 field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1"; }
+# scan's own default limit (the RAM, or a container's limit, over four).
+if [ -z "$budget_kb" ]; then
+  "$scan" scan testdata/news-sample.jsonl -q -o /dev/null --summary "$dir/default-limit.json" ||
+    { echo "scale.sh: $scan failed on testdata/news-sample.jsonl" >&2; exit 1; }
+  budget_kb=$(field "$dir/default-limit.json" memory_limit_mb | awk '{ printf "%d", $1 * 1024 }')
+fi
 free_kb() { df -Pk "$dir" | awk 'NR == 2 { print $4 }'; }
 used_kb() { df -Pk "$dir" | awk 'NR == 2 { print $3 }'; }
 

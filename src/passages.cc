@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -518,15 +520,23 @@ class PassageFinder::Impl {
       if (later_spilled > 0) {
         // Read back in order, then the rest held.
         std::vector<std::pair<uint32_t, uint32_t>> chunk(kHeld);
-        if (std::fflush(later_file.get()) != 0 ||
-            std::fseek(later_file.get(), 0, SEEK_SET) != 0) {
-          return absl::DataLossError("cannot read passage repeats back");
+        if (std::fflush(later_file.get()) != 0) {
+          return internal::ScratchWriteError(later_path, "passage repeats");
+        }
+        if (std::fseek(later_file.get(), 0, SEEK_SET) != 0) {
+          return absl::DataLossError(absl::StrCat(
+              later_path,
+              ": cannot read passage repeats back: ", std::strerror(errno)));
         }
         for (uint64_t left = later_spilled; left > 0;) {
           const size_t n = static_cast<size_t>(std::min<uint64_t>(left, kHeld));
           if (std::fread(chunk.data(), sizeof(chunk[0]), n, later_file.get()) !=
               n) {
-            return absl::DataLossError("cannot read passage repeats back");
+            return absl::DataLossError(
+                absl::StrCat(later_path, ": cannot read passage repeats back",
+                             std::ferror(later_file.get())
+                                 ? absl::StrCat(": ", std::strerror(errno))
+                                 : std::string(" (shorter than written)")));
           }
           for (size_t k = 0; k < n; ++k) {
             RETURN_IF_ERROR(emit(chunk[k].first, chunk[k].second));

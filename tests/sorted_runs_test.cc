@@ -135,7 +135,7 @@ std::vector<uint64_t> SortThrough(const std::vector<uint64_t>& keys,
 // A write that fails says why: /dev/full fails every write as a full disk.
 TEST(ScratchWriteErrorTest, NamesTheFileAndTheReason) {
   FILE* f = std::fopen("/dev/full", "wb");
-  ASSERT_NE(f, nullptr);
+  if (f == nullptr) GTEST_SKIP() << "no /dev/full here";
   const std::vector<char> bytes(1 << 16, 'x');
   const bool wrote =
       std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() &&

@@ -119,6 +119,15 @@ TEST_F(CgroupTest, NoCpuQuota) {
   EXPECT_EQ(CgroupCpuLimit("", root_), 0.0);
 }
 
+TEST(CoresFromTest, TheQuotaRoundedUpWhereLower) {
+  EXPECT_EQ(CoresFrom(8, 0), 8);     // no quota
+  EXPECT_EQ(CoresFrom(8, 1.5), 2);   // rounded up
+  EXPECT_EQ(CoresFrom(8, 0.25), 1);  // at least one
+  EXPECT_EQ(CoresFrom(8, 3.0), 3);
+  EXPECT_EQ(CoresFrom(2, 16), 2);  // a quota above the CPUs limits nothing
+  EXPECT_EQ(CoresFrom(0, 0), 1);   // an unreadable mask
+}
+
 TEST(AvailableCoresTest, AtMostTheAffinityMask) {
   cpu_set_t set;
   CPU_ZERO(&set);

@@ -51,8 +51,9 @@ using Clock = std::chrono::steady_clock;
 // Flags shared by scan and clean.
 struct Flags {
   std::vector<std::string> inputs;
-  int threads = 0;     // --threads; 0: AvailableCores()
-  std::string report;  // scan: "-" by default
+  int threads = 0;          // --threads; 0: DefaultThreads()
+  std::string memory_note;  // Resolve's, printed once the options are valid
+  std::string report;       // scan: "-" by default
   std::string clusters;
   std::string summary;
   std::string html;
@@ -171,6 +172,20 @@ void AddCommonOptions(CLI::App* cmd, Flags& f) {
   cmd->add_flag("--quiet,-q", f.quiet, "no progress and no summary on stderr");
 }
 
+// Threads without --threads: the cores available (the affinity mask, or a
+// container's CPU quota where lower), at most 16 (each thread holds a few MB
+// of patterns and batches outside --memory-limit, and more than 16 have not
+// been measured), and one per 64 MB of memory available.
+int DefaultThreads(uint64_t available_memory) {
+  int threads = std::min(newsdedup::internal::AvailableCores(), 16);
+  if (available_memory > 0) {
+    const uint64_t by_memory = available_memory / (uint64_t{64} << 20);
+    threads = static_cast<int>(
+        std::min<uint64_t>(static_cast<uint64_t>(threads), by_memory));
+  }
+  return std::max(threads, 1);
+}
+
 void Resolve(Flags& f) {
   if (f.format == "jsonl") {
     f.reader.format = InputFormat::kJsonl;
@@ -178,10 +193,10 @@ void Resolve(Flags& f) {
     f.reader.format = InputFormat::kText;
   }
   f.reader.strict = f.strict;
+  // The RAM, or a container's (control group's) limit where lower.
+  const uint64_t available = newsdedup::internal::AvailableMemoryBytes();
   // Negative counts stay, for ScanOptions::Validate to refuse.
-  f.scan.threads = f.threads != 0
-                       ? f.threads
-                       : std::min(newsdedup::internal::AvailableCores(), 256);
+  f.scan.threads = f.threads != 0 ? f.threads : DefaultThreads(available);
   // With a core to spare, decompression overlaps the rest (every pass).
   f.reader.read_ahead = f.scan.threads > 1;
   f.scan.segment.split_lines = !f.no_split_lines;
@@ -195,23 +210,22 @@ void Resolve(Flags& f) {
   f.scan.temp_dir = f.passages.temp_dir;
   // The budget: half for the passage records, half for matching (all of it
   // without passages). Both buffers fill during the read.
-  // The RAM, or a container's (control group's) limit where lower.
-  const uint64_t available = newsdedup::internal::AvailableMemoryBytes();
   uint64_t budget = 0;
   if (f.memory_limit_mb < 0) {
     budget = available > 0 ? available / 4 : uint64_t{1} << 30;
   } else if (f.memory_limit_mb > 0) {
     // The buffers reserve their share of the budget up front (backed only
     // as written): more than the memory available would not be granted,
-    // and could only swap or be killed. Such a limit is taken as what is
-    // available.
-    const double bytes = f.memory_limit_mb * (1 << 20);
+    // and filled it could only swap or be killed. Such a limit is taken as
+    // three quarters of what is available (the rest for the index, the
+    // tables and the threads).
+    const double bytes = std::min(f.memory_limit_mb * (1 << 20), 0x1p62);
     if (available > 0 && bytes > static_cast<double>(available)) {
-      std::cerr << "newsdedup: --memory-limit " << f.memory_limit_mb
-                << " MB is more than the " << (available >> 20)
-                << " MB of memory available here; using " << (available >> 20)
-                << " MB\n";
-      budget = available;
+      budget = available / 4 * 3;
+      f.memory_note = absl::StrFormat(
+          "--memory-limit %g MB is more than the %d MB of memory available "
+          "here; using %d MB",
+          f.memory_limit_mb, available >> 20, budget >> 20);
     } else {
       budget = static_cast<uint64_t>(bytes);
     }
@@ -869,7 +883,8 @@ absl::Status SpoolStdinInto(Flags& f, std::string* spooled) {
       const int fd = mkstemp(path.data());
       if (fd < 0) {
         return absl::InternalError(
-            absl::StrCat(dir, ": cannot create a temporary file for stdin"));
+            absl::StrCat(dir, ": cannot create a temporary file for stdin: ",
+                         std::strerror(errno)));
       }
       *spooled = path;
       char buffer[1 << 16];
@@ -877,7 +892,12 @@ absl::Status SpoolStdinInto(Flags& f, std::string* spooled) {
       while (true) {
         const ssize_t got = read(STDIN_FILENO, buffer, sizeof(buffer));
         if (got < 0 && errno == EINTR) continue;
-        if (got < 0) return absl::DataLossError("-: read failed");
+        if (got < 0) {
+          const int err = errno;
+          close(fd);
+          return absl::DataLossError(
+              absl::StrCat("-: read failed: ", std::strerror(err)));
+        }
         if (got == 0) break;
         for (ssize_t k = 0; k < got && first == 0; ++k) {
           if (buffer[k] != ' ' && buffer[k] != '\n' && buffer[k] != '\r' &&
@@ -885,10 +905,17 @@ absl::Status SpoolStdinInto(Flags& f, std::string* spooled) {
             first = buffer[k];
           }
         }
-        if (write(fd, buffer, got) != got) {
-          close(fd);
-          return absl::DataLossError(
-              absl::StrCat(path, ": cannot spool stdin (disk full?)"));
+        for (ssize_t done = 0; done < got;) {
+          const ssize_t put = write(fd, buffer + done, got - done);
+          if (put < 0 && errno == EINTR) continue;
+          if (put <= 0) {
+            // A write that takes nothing without an error: no room.
+            const int err = put < 0 ? errno : ENOSPC;
+            close(fd);
+            return absl::DataLossError(absl::StrCat(
+                path, ": cannot spool stdin: ", std::strerror(err)));
+          }
+          done += put;
         }
       }
       close(fd);
@@ -930,11 +957,17 @@ absl::Status CheckTempDir(const std::string& dir) {
     return absl::InvalidArgumentError(
         absl::StrCat("--temp-dir ", dir, ": not a folder"));
   }
-  if (access(dir.c_str(), W_OK | X_OK) != 0) {
+  // A file made and removed at once: permissions alone do not tell (root
+  // passes every check, and /proc takes no files).
+  std::string probe = dir + "/newsdedup-probe-XXXXXX";
+  const int fd = mkstemp(probe.data());
+  if (fd < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("--temp-dir ", dir,
                      ": cannot create files in it: ", std::strerror(errno)));
   }
+  close(fd);
+  std::remove(probe.c_str());
   return absl::OkStatus();
 }
 
@@ -945,13 +978,18 @@ int CheckOptions(const Flags& f) {
   if (s.ok() && !f.passages.temp_dir.empty()) {
     s = CheckTempDir(f.passages.temp_dir);
   }
-  if (s.ok() && f.memory_limit_mb != -1 && f.memory_limit_mb < 2) {
+  if (s.ok() && f.memory_limit_mb != -1 && !(f.memory_limit_mb >= 2)) {
     s = absl::InvalidArgumentError(absl::StrCat(
         "--memory-limit must be at least 2 (MB), got ", f.memory_limit_mb));
   }
   if (s.ok()) s = f.scan.Validate();
   if (s.ok() && f.passages_enabled) s = f.passages.Validate();
-  if (s.ok()) return 0;
+  if (s.ok()) {
+    if (!f.memory_note.empty()) {
+      std::cerr << "newsdedup: " << f.memory_note << "\n";
+    }
+    return 0;
+  }
   Fail(s);
   return 2;
 }

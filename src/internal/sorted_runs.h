@@ -100,11 +100,11 @@ inline absl::StatusOr<FILE*> CreateScratchFile(const std::string& path,
 }
 
 // The error for a failed write (fwrite or fflush) to the scratch file at
-// `path`, which held `what`: the reason is the failing call's errno ("No
-// space left on device" on a full disk).
-inline absl::Status ScratchWriteError(const std::string& path,
-                                      const char* what) {
-  const int err = errno;
+// `path`, which held `what`: the reason is `err`, the failing call's errno
+// ("No space left on device" on a full disk), by default errno as it is
+// now (right after the call).
+inline absl::Status ScratchWriteError(const std::string& path, const char* what,
+                                      int err = errno) {
   return absl::DataLossError(
       absl::StrCat(path, ": cannot write ", what, ": ",
                    err != 0 ? std::strerror(err) : "write failed"));
@@ -618,8 +618,8 @@ class SortedRuns {
     return absl::OkStatus();
   }
 
-  static absl::Status WriteError(const Run& run) {
-    return ScratchWriteError(run.path, "a sorted run");
+  static absl::Status WriteError(const Run& run, int err = errno) {
+    return ScratchWriteError(run.path, "a sorted run", err);
   }
 
   static void Discard(Run* run) {
@@ -671,12 +671,14 @@ class SortedRuns {
     T record;
     uint64_t records = 0;
     bool ok = s.ok();
+    int write_errno = 0;  // of the write that failed (cleanup follows it)
     while (ok && MergeNext(&record)) {
       ++records;
       chunk.push_back(record);
       if (chunk.size() == kReadRecords) {
         ok = std::fwrite(chunk.data(), sizeof(T), chunk.size(), merged.file) ==
              chunk.size();
+        if (!ok) write_errno = errno;
         chunk.clear();
       }
     }
@@ -684,6 +686,7 @@ class SortedRuns {
       ok = std::fwrite(chunk.data(), sizeof(T), chunk.size(), merged.file) ==
                chunk.size() &&
            std::fflush(merged.file) == 0;
+      if (!ok) write_errno = errno;
     }
     heap_ = decltype(heap_)();
     for (Run& run : runs_) Discard(&run);
@@ -691,7 +694,7 @@ class SortedRuns {
     if (merged.file != nullptr) runs_.push_back(std::move(merged));
     if (!s.ok()) return s;
     if (!read_status_.ok()) return read_status_;
-    if (!ok) return WriteError(runs_.back());
+    if (!ok) return WriteError(runs_.back(), write_errno);
     // The merged run is written again: count its bytes as spilled too.
     stats_.bytes_spilled += records * sizeof(T);
     return absl::OkStatus();

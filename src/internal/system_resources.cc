@@ -146,20 +146,24 @@ double CgroupCpuLimit(const std::string& proc_self_cgroup,
   return lowest;
 }
 
-int AvailableCores() {
-  int cores = 0;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) cores = CPU_COUNT(&set);
-  if (cores <= 0) {
-    const long online = sysconf(_SC_NPROCESSORS_ONLN);
-    cores = online > 0 ? static_cast<int>(online) : 1;
-  }
-  const double quota = CgroupCpuLimit(ProcSelfCgroup(), "/sys/fs/cgroup");
+int CoresFrom(int affinity_cpus, double quota) {
+  int cores = std::max(affinity_cpus, 1);
   if (quota > 0 && quota < cores) {
     cores = static_cast<int>(std::ceil(quota));
   }
   return std::max(cores, 1);
+}
+
+int AvailableCores() {
+  int cpus = 0;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) cpus = CPU_COUNT(&set);
+  if (cpus <= 0) {
+    const long online = sysconf(_SC_NPROCESSORS_ONLN);
+    cpus = online > 0 ? static_cast<int>(online) : 1;
+  }
+  return CoresFrom(cpus, CgroupCpuLimit(ProcSelfCgroup(), "/sys/fs/cgroup"));
 }
 
 }  // namespace newsdedup::internal

@@ -39,8 +39,13 @@ uint64_t AvailableMemoryBytes();
 double CgroupCpuLimit(const std::string& proc_self_cgroup,
                       const std::string& cgroup_root);
 
-// The cores this process may run on: the CPUs of its affinity mask, fewer
-// where a control group's quota allows less (rounded up), at least 1.
+// Cores from `affinity_cpus` (the CPUs the process may run on) and a
+// control group's CPU quota in cores (0: none): the quota rounded up where
+// it is lower, at least 1.
+int CoresFrom(int affinity_cpus, double quota);
+
+// The cores this process may run on: CoresFrom its affinity mask and
+// CgroupCpuLimit from /proc/self/cgroup and /sys/fs/cgroup.
 int AvailableCores();
 
 }  // namespace newsdedup::internal

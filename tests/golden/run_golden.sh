@@ -311,9 +311,13 @@ if ! grep -q "is more than the [0-9]* MB of memory available here; using" "$tmp/
   echo "FAIL --memory-limit beyond RAM: no note on stderr"
   failures=$((failures + 1))
 fi
-# Without --threads, the threads follow the CPUs the process may run on.
-if command -v taskset >/dev/null; then
-  taskset -c 0 "$bin" scan testdata/news-sample.jsonl -o "$tmp/one-cpu.jsonl" 2>"$tmp/one-cpu.txt"
+# Without --threads, the threads follow the CPUs the process may run on:
+# pinned to the first CPU it is allowed (a container's cpuset may leave out
+# CPU 0).
+first_cpu=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*\([0-9]*\).*/\1/p' /proc/self/status)
+if command -v taskset >/dev/null && [ -n "$first_cpu" ] &&
+   taskset -c "$first_cpu" true 2>/dev/null; then
+  taskset -c "$first_cpu" "$bin" scan testdata/news-sample.jsonl -o "$tmp/one-cpu.jsonl" 2>"$tmp/one-cpu.txt"
   check "scan on one CPU (taskset), default threads" "$golden/scan_sample.expected" "$tmp/one-cpu.jsonl"
   if ! grep -q " 1 thread, " "$tmp/one-cpu.txt"; then
     echo "FAIL default threads on one CPU: not 1 thread"
