@@ -1142,11 +1142,13 @@ int RunClean(Flags& f) {
   ScanRun& run = *owned;
   if (absl::Status s = RunPassOne(f, &run); !s.ok()) return Fail(s);
   if (absl::Status s = RunPassagePass(f, &run); !s.ok()) return Fail(s);
+  if (run.passages) run.EndPhase("passages");
   if (!f.report.empty()) {
     if (absl::Status s = WriteReport(f.report, run.spans, f.scan.threads);
         !s.ok()) {
       return Fail(s);
     }
+    run.EndPhase("report");
   }
   newsdedup::Inspector inspector(InspectOptionsFor(f), run.spans);
 
@@ -1286,6 +1288,7 @@ int RunClean(Flags& f) {
   if (rejects) {
     if (absl::Status s = rejects->Commit(); !s.ok()) return Fail(s);
   }
+  run.EndPhase("clean");
   run.totals.seconds =
       std::chrono::duration<double>(Clock::now() - start).count();
   run.totals.peak_rss_mb = PeakRssMb();
