@@ -157,6 +157,97 @@ TEST(ReaderTest, GzipAndZstdGiveTheSameDocuments) {
   EXPECT_EQ(plain.bytes, zst.bytes);
 }
 
+// One gzip member of `plain` (zlib's deflate), with a file name, comment,
+// extra field and header CRC where `header` (as `gzip -N` and other tools
+// write them).
+std::string GzipMember(const std::string& plain, bool header) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY),
+            Z_OK);
+  gz_header h{};
+  char name[] = "news.jsonl";
+  char comment[] = "a test member";
+  unsigned char extra[] = {'N', 'D', 2, 0, 'x', 'y'};
+  if (header) {
+    h.name = reinterpret_cast<Bytef*>(name);
+    h.comment = reinterpret_cast<Bytef*>(comment);
+    h.extra = extra;
+    h.extra_len = sizeof(extra);
+    h.hcrc = 1;
+    EXPECT_EQ(deflateSetHeader(&z, &h), Z_OK);
+  }
+  std::string out(deflateBound(&z, plain.size()) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
+  z.avail_in = static_cast<uInt>(plain.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(out.size() - z.avail_out);
+  deflateEnd(&z);
+  return out;
+}
+
+// Members one after another are one stream, whatever their headers, with a
+// record split across two of them; a damaged trailer (CRC-32 or length) or
+// bytes after the last member are corruption, reported after the records
+// decoded before it; a member cut inside its header is a truncation.
+TEST(ReaderTest, GzipMembersHeadersAndTrailers) {
+  std::string plain;
+  for (int i = 0; i < 3000; ++i) {
+    plain += "{\"id\": \"m" + std::to_string(i) + "\", \"text\": \"member " +
+             std::string(static_cast<size_t>(i % 97), 'a' + i % 26) + "\"}\n";
+  }
+  const size_t cut = plain.size() / 3 + 7;  // inside a record
+  const std::string first = GzipMember(plain.substr(0, cut), true);
+  const std::string empty = GzipMember("", false);
+  const std::string last = GzipMember(plain.substr(cut), false);
+  const std::string whole = first + empty + last;
+  const std::string path = TempPath("members.jsonl.gz");
+  for (int mode = 0; mode < 2; ++mode) {
+    SCOPED_TRACE(testing::Message() << "read-ahead mode " << mode);
+    ReaderOptions options;
+    options.read_ahead = mode == 1;
+    WriteFile(path, whole);
+    ReadResult r = ReadAll({path}, options);
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.malformed, 0u);
+    EXPECT_EQ(r.bytes, plain.size());
+    ASSERT_EQ(r.docs.size(), 3000u);
+    EXPECT_EQ(r.docs[2999].id, "m2999");
+
+    // The trailer: CRC-32, then the length mod 2^32 (4 bytes each).
+    for (size_t from_end : {8u, 4u}) {
+      std::string damaged = whole;
+      damaged[damaged.size() - from_end] ^= 0x01;
+      WriteFile(path, damaged);
+      ReadResult d = ReadAll({path}, options);
+      ASSERT_TRUE(d.status.ok()) << d.status;
+      EXPECT_EQ(d.docs.size(), 3000u) << from_end;
+      EXPECT_EQ(d.malformed, 1u) << from_end;
+      ASSERT_EQ(d.errors.size(), 1u) << from_end;
+      EXPECT_NE(d.errors[0].find("corrupt gzip stream"), std::string::npos)
+          << d.errors[0];
+    }
+
+    // A few bytes that are not a member after the last one (zero padding).
+    WriteFile(path, whole + std::string(4, '\0'));
+    ReadResult padded = ReadAll({path}, options);
+    EXPECT_EQ(padded.docs.size(), 3000u);
+    ASSERT_EQ(padded.errors.size(), 1u);
+    EXPECT_NE(padded.errors[0].find("corrupt gzip stream"), std::string::npos)
+        << padded.errors[0];
+
+    // A member cut in its header: the records before it, then a truncation.
+    WriteFile(path, first + empty + last.substr(0, 5));
+    ReadResult cut_header = ReadAll({path}, options);
+    EXPECT_EQ(cut_header.bytes, cut);
+    ASSERT_EQ(cut_header.errors.size(), 1u);
+    EXPECT_NE(cut_header.errors[0].find("truncated"), std::string::npos)
+        << cut_header.errors[0];
+  }
+  std::remove(path.c_str());
+}
+
 TEST(ReaderTest, CompressionIsDetectedByContentNotName) {
   // A zstd file named .jsonl is still decompressed.
   const std::string path = TempPath("misnamed.jsonl");
