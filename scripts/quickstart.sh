@@ -11,7 +11,7 @@ jobs=${JOBS:-$(nproc)}
 
 packages=(build-essential cmake ninja-build pkg-config zstd gzip
   libxxhash-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libsimdjson-dev libutf8proc-dev libzstd-dev zlib1g-dev libisal-dev libcli11-dev libhwy-dev libre2-dev)
+  libsimdjson-dev libutf8proc-dev libzstd-dev zlib1g-dev libisal-dev libdeflate-dev libcli11-dev libhwy-dev libre2-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

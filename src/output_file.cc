@@ -1,14 +1,20 @@
 #include "newsdedup/output_file.h"
 
+#include <libdeflate.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -17,78 +23,98 @@ namespace newsdedup {
 
 enum class Codec { kPlain, kGzip, kZstd };
 
+namespace {
+
+// Compressed output is cut into chunks of this many bytes (the last one
+// shorter), each compressed on its own as a whole gzip member or zstd frame
+// and written in order: the chunks can then be compressed on several
+// threads, and the file is the same bytes for any number of them. gzip's
+// 32 KB window loses nothing at 1 MiB; zstd's level 3 lost 0.3% at 4 MiB
+// (2.5% at 1 MiB) against one stream, on Reuters 2006-2010's cleaned text.
+size_t ChunkBytes(Codec codec) {
+  return codec == Codec::kZstd ? size_t{4} << 20 : size_t{1} << 20;
+}
+
+// One thread's compressor: libdeflate at gzip's default level (6), 2.6
+// times zlib's speed at a slightly smaller size here, or zstd at level 3
+// with a checksum per frame.
+class Compressor {
+ public:
+  explicit Compressor(Codec codec) : codec_(codec) {}
+  ~Compressor() {
+    if (deflate_ != nullptr) libdeflate_free_compressor(deflate_);
+    if (zstd_ != nullptr) ZSTD_freeCCtx(zstd_);
+  }
+  Compressor(const Compressor&) = delete;
+  Compressor& operator=(const Compressor&) = delete;
+
+  // Compresses `in` into *out (replacing it): a whole member or frame.
+  absl::Status Compress(std::string_view in, std::string* out) {
+    if (codec_ == Codec::kGzip) {
+      if (deflate_ == nullptr) deflate_ = libdeflate_alloc_compressor(6);
+      if (deflate_ == nullptr) return absl::ResourceExhaustedError("gzip");
+      out->resize(libdeflate_gzip_compress_bound(deflate_, in.size()));
+      const size_t n = libdeflate_gzip_compress(deflate_, in.data(), in.size(),
+                                                out->data(), out->size());
+      if (n == 0) return absl::InternalError("gzip failed");
+      out->resize(n);
+      return absl::OkStatus();
+    }
+    if (zstd_ == nullptr) {
+      zstd_ = ZSTD_createCCtx();
+      if (zstd_ == nullptr) return absl::ResourceExhaustedError("zstd");
+      ZSTD_CCtx_setParameter(zstd_, ZSTD_c_compressionLevel, 3);
+      ZSTD_CCtx_setParameter(zstd_, ZSTD_c_checksumFlag, 1);
+    }
+    out->resize(ZSTD_compressBound(in.size()));
+    const size_t n =
+        ZSTD_compress2(zstd_, out->data(), out->size(), in.data(), in.size());
+    if (ZSTD_isError(n)) {
+      return absl::InternalError(
+          absl::StrCat("zstd failed: ", ZSTD_getErrorName(n)));
+    }
+    out->resize(n);
+    return absl::OkStatus();
+  }
+
+ private:
+  Codec codec_;
+  libdeflate_compressor* deflate_ = nullptr;
+  ZSTD_CCtx* zstd_ = nullptr;
+};
+
+}  // namespace
+
 class OutputFile::Impl {
  public:
-  Impl(std::string path, std::string temp, FILE* file, Codec codec)
+  Impl(std::string path, std::string temp, FILE* file, Codec codec, int threads)
       : path_(std::move(path)),
         temp_(std::move(temp)),
         file_(file),
-        codec_(codec) {}
+        codec_(codec),
+        threads_(std::max(threads, 1)),
+        own_(codec) {}
 
   ~Impl() {
-    if (zstd_ != nullptr) ZSTD_freeCCtx(zstd_);
-    if (gzip_started_) deflateEnd(&gzip_);
+    StopWorkers();
     if (file_ != nullptr && file_ != stdout) {
       std::fclose(file_);
       if (!temp_.empty()) std::remove(temp_.c_str());
     }
   }
 
-  absl::Status Init() {
-    if (codec_ == Codec::kGzip) {
-      std::memset(&gzip_, 0, sizeof(gzip_));
-      // 15 + 16: a gzip header and trailer around the deflate stream.
-      if (deflateInit2(&gzip_, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-          Z_OK) {
-        return absl::InternalError(absl::StrCat(path_, ": cannot start gzip"));
-      }
-      gzip_started_ = true;
-    } else if (codec_ == Codec::kZstd) {
-      zstd_ = ZSTD_createCCtx();
-      if (zstd_ == nullptr) {
-        return absl::InternalError(absl::StrCat(path_, ": cannot start zstd"));
-      }
-      ZSTD_CCtx_setParameter(zstd_, ZSTD_c_compressionLevel, 3);
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status Write(std::string_view bytes, bool finish) {
-    switch (codec_) {
-      case Codec::kPlain:
-        return Raw(bytes.data(), bytes.size());
-      case Codec::kGzip: {
-        gzip_.next_in =
-            reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
-        gzip_.avail_in = static_cast<uInt>(bytes.size());
-        int rc;
-        do {
-          gzip_.next_out = reinterpret_cast<Bytef*>(buffer_);
-          gzip_.avail_out = sizeof(buffer_);
-          rc = deflate(&gzip_, finish ? Z_FINISH : Z_NO_FLUSH);
-          if (rc == Z_STREAM_ERROR) {
-            return absl::InternalError(absl::StrCat(path_, ": gzip failed"));
-          }
-          absl::Status s = Raw(buffer_, sizeof(buffer_) - gzip_.avail_out);
-          if (!s.ok()) return s;
-        } while (gzip_.avail_out == 0 || (finish && rc != Z_STREAM_END));
-        return absl::OkStatus();
-      }
-      case Codec::kZstd: {
-        ZSTD_inBuffer in{bytes.data(), bytes.size(), 0};
-        size_t remaining;
-        do {
-          ZSTD_outBuffer out{buffer_, sizeof(buffer_), 0};
-          remaining = ZSTD_compressStream2(
-              zstd_, &out, &in, finish ? ZSTD_e_end : ZSTD_e_continue);
-          if (ZSTD_isError(remaining)) {
-            return absl::InternalError(absl::StrCat(
-                path_, ": zstd failed: ", ZSTD_getErrorName(remaining)));
-          }
-          absl::Status s = Raw(buffer_, out.pos);
-          if (!s.ok()) return s;
-        } while (finish ? remaining != 0 : in.pos < in.size);
-        return absl::OkStatus();
+  absl::Status Write(std::string_view bytes) {
+    if (!status_.ok()) return status_;
+    if (codec_ == Codec::kPlain) return Raw(bytes.data(), bytes.size());
+    const size_t chunk = ChunkBytes(codec_);
+    while (!bytes.empty()) {
+      if (filling_.capacity() < chunk) filling_.reserve(chunk);
+      const size_t n = std::min(bytes.size(), chunk - filling_.size());
+      filling_.append(bytes.data(), n);
+      bytes.remove_prefix(n);
+      any_ = true;
+      if (filling_.size() == chunk) {
+        if (absl::Status s = Submit(); !s.ok()) return s;
       }
     }
     return absl::OkStatus();
@@ -99,8 +125,13 @@ class OutputFile::Impl {
       return absl::FailedPreconditionError(
           absl::StrCat(path_, ": already committed"));
     }
-    absl::Status s = Write({}, /*finish=*/true);
-    if (!s.ok()) return s;
+    // The last chunk; an empty file still gets an (empty) member or frame,
+    // so that it decompresses.
+    if (codec_ != Codec::kPlain && (!filling_.empty() || !any_)) {
+      if (absl::Status s = Submit(); !s.ok()) return s;
+    }
+    if (absl::Status s = Drain(0); !s.ok()) return s;
+    StopWorkers();
     if (file_ == stdout) {
       file_ = nullptr;
       if (std::fflush(stdout) != 0)
@@ -123,34 +154,163 @@ class OutputFile::Impl {
   }
 
  private:
+  struct Chunk {
+    std::string in;
+    std::string out;
+    bool taken = false;  // by a thread that compresses it
+    bool done = false;
+    absl::Status status;
+  };
+
+  // Queues the chunk being filled. With one thread it is compressed and
+  // written at once; otherwise the workers compress the queue, this
+  // thread writes the chunks in order and, with more than threads + 1
+  // queued, compresses the oldest waiting one itself (or waits) before it
+  // goes on.
+  absl::Status Submit() {
+    auto chunk = std::make_unique<Chunk>();
+    chunk->in.swap(filling_);
+    if (threads_ == 1) {
+      absl::Status s = own_.Compress(chunk->in, &chunk->out);
+      if (!s.ok()) return Failed(s);
+      filling_.swap(chunk->in);
+      filling_.clear();
+      return Raw(chunk->out.data(), chunk->out.size());
+    }
+    bool more;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(chunk));
+      more = queue_.size() > 1;
+    }
+    // From the second chunk: a file of one chunk starts no thread.
+    if (more) StartWorkers();
+    queued_.notify_one();
+    return Drain(static_cast<size_t>(threads_) + 1);
+  }
+
+  // Writes the finished chunks at the queue's front, helping and waiting
+  // until at most `keep` chunks are left.
+  absl::Status Drain(size_t keep) {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      while (!queue_.empty() && queue_.front()->done) {
+        std::unique_ptr<Chunk> front = std::move(queue_.front());
+        queue_.pop_front();
+        lock.unlock();
+        absl::Status s = front->status.ok()
+                             ? Raw(front->out.data(), front->out.size())
+                             : Failed(front->status);
+        // Its input buffer is filled again (no fresh memory per chunk).
+        if (filling_.empty() && filling_.capacity() < front->in.capacity()) {
+          filling_.swap(front->in);
+          filling_.clear();
+        }
+        lock.lock();
+        if (!s.ok()) return s;
+      }
+      if (queue_.size() <= keep) return absl::OkStatus();
+      Chunk* waiting = nullptr;
+      for (const std::unique_ptr<Chunk>& c : queue_) {
+        if (!c->taken) {
+          waiting = c.get();
+          break;
+        }
+      }
+      if (waiting == nullptr) {
+        finished_.wait(lock);
+        continue;
+      }
+      waiting->taken = true;
+      lock.unlock();
+      waiting->status = own_.Compress(waiting->in, &waiting->out);
+      lock.lock();
+      waiting->done = true;
+    }
+  }
+
+  void StartWorkers() {
+    if (!workers_.empty()) return;
+    for (int t = 1; t < threads_; ++t) {
+      workers_.emplace_back([this] {
+        Compressor mine(codec_);
+        std::unique_lock<std::mutex> lock(mu_);
+        while (true) {
+          Chunk* next = nullptr;
+          queued_.wait(lock, [&] {
+            if (stop_) return true;
+            for (const std::unique_ptr<Chunk>& c : queue_) {
+              if (!c->taken) {
+                next = c.get();
+                return true;
+              }
+            }
+            return false;
+          });
+          if (next == nullptr) return;  // stopping
+          next->taken = true;
+          lock.unlock();
+          next->status = mine.Compress(next->in, &next->out);
+          lock.lock();
+          next->done = true;
+          finished_.notify_all();
+        }
+      });
+    }
+  }
+
+  void StopWorkers() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    queued_.notify_all();
+    for (std::thread& t : workers_) t.join();
+    workers_.clear();
+  }
+
+  absl::Status Failed(const absl::Status& s) {
+    status_ = absl::InternalError(absl::StrCat(path_, ": ", s.message()));
+    return status_;
+  }
+
   absl::Status Raw(const char* data, size_t size) {
+    if (!status_.ok()) return status_;
     if (size == 0) return absl::OkStatus();
     if (std::fwrite(data, 1, size, file_) != size) {
-      return absl::DataLossError(
+      status_ = absl::DataLossError(
           absl::StrCat(path_, ": write failed: ", std::strerror(errno)));
     }
-    return absl::OkStatus();
+    return status_;
   }
 
   std::string path_;
   std::string temp_;
   FILE* file_;
   Codec codec_;
-  z_stream gzip_;
-  bool gzip_started_ = false;
-  ZSTD_CCtx* zstd_ = nullptr;
-  char buffer_[1 << 16];
+  int threads_;
+  absl::Status status_;  // the first error: every call after returns it
+  std::string filling_;  // the chunk being written
+  bool any_ = false;     // bytes were written
+  Compressor own_;       // the writing thread's
+
+  std::mutex mu_;
+  std::condition_variable queued_;            // a chunk to compress, or stop_
+  std::condition_variable finished_;          // a chunk compressed
+  std::deque<std::unique_ptr<Chunk>> queue_;  // in file order
+  bool stop_ = false;
+  std::vector<std::thread> workers_;  // threads_ - 1, from the first chunk
 };
 
 OutputFile::OutputFile(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 OutputFile::~OutputFile() = default;
 
 absl::StatusOr<std::unique_ptr<OutputFile>> OutputFile::Open(
-    const std::string& path) {
+    const std::string& path, int threads) {
   if (path.empty()) return absl::InvalidArgumentError("empty output path");
   std::unique_ptr<Impl> impl;
   if (path == "-") {
-    impl = std::make_unique<Impl>(path, "", stdout, Codec::kPlain);
+    impl = std::make_unique<Impl>(path, "", stdout, Codec::kPlain, 1);
   } else {
     const Codec codec = absl::EndsWith(path, ".gz")    ? Codec::kGzip
                         : absl::EndsWith(path, ".zst") ? Codec::kZstd
@@ -174,15 +334,13 @@ absl::StatusOr<std::unique_ptr<OutputFile>> OutputFile::Open(
       return absl::PermissionDeniedError(
           absl::StrCat(path, ": cannot write: ", std::strerror(errno)));
     }
-    impl = std::make_unique<Impl>(path, std::move(temp), file, codec);
+    impl = std::make_unique<Impl>(path, std::move(temp), file, codec, threads);
   }
-  absl::Status s = impl->Init();
-  if (!s.ok()) return s;
   return std::unique_ptr<OutputFile>(new OutputFile(std::move(impl)));
 }
 
 absl::Status OutputFile::Write(std::string_view bytes) {
-  return impl_->Write(bytes, /*finish=*/false);
+  return impl_->Write(bytes);
 }
 
 absl::Status OutputFile::Commit() { return impl_->Commit(); }

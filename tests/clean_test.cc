@@ -9,9 +9,14 @@
 #define SIMDJSON_THREADS_ENABLED 1
 #endif
 #include <fcntl.h>
+#include <signal.h>
 #include <simdjson.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_getFrameHeader
+#include <zstd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -723,6 +728,150 @@ TEST(OutputFileTest, CompressedOutputReadsBackIdentically) {
     EXPECT_EQ(dir.Entries(), std::vector<std::string>{v.name});
     fs::remove(path);
   }
+}
+
+// What zlib (gzip members one after another) or zstd (frames one after
+// another) decode from `bytes`, and how many members or frames there are
+// (-1 on an error): the test's own reading, independent of the library's.
+std::string DecodeWhole(const std::string& bytes, bool zstd, int* parts) {
+  std::string out;
+  *parts = 0;
+  if (zstd) {
+    size_t at = 0;
+    while (at < bytes.size()) {
+      const size_t size =
+          ZSTD_findFrameCompressedSize(bytes.data() + at, bytes.size() - at);
+      const unsigned long long content =
+          ZSTD_getFrameContentSize(bytes.data() + at, bytes.size() - at);
+      ZSTD_frameHeader header;
+      if (ZSTD_isError(size) || content == ZSTD_CONTENTSIZE_UNKNOWN ||
+          content == ZSTD_CONTENTSIZE_ERROR ||
+          ZSTD_getFrameHeader(&header, bytes.data() + at, size) != 0 ||
+          !header.checksumFlag) {
+        *parts = -1;
+        return out;
+      }
+      const size_t before = out.size();
+      out.resize(before + content);
+      if (ZSTD_decompress(out.data() + before, content, bytes.data() + at,
+                          size) != content) {
+        *parts = -1;
+        return out;
+      }
+      at += size;
+      ++*parts;
+    }
+    return out;
+  }
+  z_stream z{};
+  inflateInit2(&z, 15 + 16);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  z.avail_in = static_cast<uInt>(bytes.size());
+  char buffer[1 << 16];
+  while (true) {
+    z.next_out = reinterpret_cast<Bytef*>(buffer);
+    z.avail_out = sizeof(buffer);
+    const int rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buffer, sizeof(buffer) - z.avail_out);
+    if (rc == Z_STREAM_END) {
+      ++*parts;
+      if (z.avail_in == 0) break;
+      inflateReset(&z);
+    } else if (rc != Z_OK) {
+      *parts = -1;
+      break;
+    }
+  }
+  inflateEnd(&z);
+  return out;
+}
+
+// Compressed output is cut into chunks compressed on any number of threads:
+// the file is the same bytes for 1, 2 and 5 threads, several members or
+// frames long, and decodes (by zlib and zstd themselves) to what was
+// written, in writes of every size.
+TEST(OutputFileTest, CompressedOutputIsTheSameOnAnyThreads) {
+  TempDir dir("threads");
+  std::mt19937 rng(11);
+  std::string all;
+  while (all.size() < (size_t{11} << 20)) {
+    std::string line =
+        "{\"id\": \"" + std::to_string(rng()) + "\", \"text\": \"";
+    const size_t words = rng() % 300;
+    for (size_t w = 0; w < words; ++w) {
+      line += "word" + std::to_string(rng() % 5000) + " ";
+    }
+    all += line + "\"}\n";
+  }
+  for (const char* name : {"t.jsonl.gz", "t.jsonl.zst"}) {
+    const bool zstd = std::string(name).find(".zst") != std::string::npos;
+    const std::string path = dir.File(name);
+    std::string first;
+    for (int threads : {1, 2, 5}) {
+      SCOPED_TRACE(testing::Message() << name << ", " << threads << " threads");
+      auto out = OutputFile::Open(path, threads);
+      ASSERT_TRUE(out.ok()) << out.status();
+      for (size_t at = 0; at < all.size();) {
+        const size_t n = std::min(all.size() - at, size_t{1} + rng() % 300000);
+        ASSERT_TRUE((*out)->Write(std::string_view(all).substr(at, n)).ok());
+        at += n;
+      }
+      ASSERT_TRUE((*out)->Commit().ok());
+      out->reset();
+      const std::string bytes = ReadBytes(path);
+      if (threads == 1) {
+        first = bytes;
+        int parts = 0;
+        const std::string decoded = DecodeWhole(bytes, zstd, &parts);
+        // Chunks of 1 MiB (gzip) or 4 MiB (zstd) of what was written.
+        const size_t chunk = zstd ? size_t{4} << 20 : size_t{1} << 20;
+        EXPECT_EQ(parts, static_cast<int>((all.size() + chunk - 1) / chunk));
+        ASSERT_EQ(decoded.size(), all.size());
+        EXPECT_TRUE(decoded == all);
+        EXPECT_LT(bytes.size(), all.size() / 2);
+      } else {
+        EXPECT_TRUE(bytes == first);
+      }
+      EXPECT_EQ(dir.Entries(), std::vector<std::string>{name});
+    }
+    fs::remove(path);
+  }
+}
+
+// A disk that refuses the bytes (here a file size limit) fails the write or
+// the commit with the reason, leaves no file, and the threads end.
+TEST(OutputFileTest, CompressedWriteErrorIsReported) {
+  TempDir dir("refused");
+  struct rlimit old_limit;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct sigaction ignore {
+  }, old_action;
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGXFSZ, &ignore, &old_action), 0);
+  struct rlimit small = old_limit;
+  small.rlim_cur = 1 << 20;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::mt19937 rng(5);
+  std::string block;
+  for (int i = 0; i < 200000; ++i) block += std::to_string(rng()) + " ";
+  for (int threads : {1, 3}) {
+    const std::string path = dir.File("big.jsonl.zst");
+    absl::Status status;
+    {
+      auto out = OutputFile::Open(path, threads);
+      ASSERT_TRUE(out.ok()) << out.status();
+      for (int i = 0; i < 20 && status.ok(); ++i) status = (*out)->Write(block);
+      if (status.ok()) status = (*out)->Commit();
+      // Once refused, every call after says so.
+      EXPECT_FALSE((*out)->Write("x").ok());
+    }
+    EXPECT_FALSE(status.ok()) << threads;
+    EXPECT_NE(status.message().find("File too large"), std::string::npos)
+        << status;
+    EXPECT_TRUE(dir.Entries().empty()) << threads;
+  }
+  setrlimit(RLIMIT_FSIZE, &old_limit);
+  sigaction(SIGXFSZ, &old_action, nullptr);
 }
 
 TEST(OutputFileTest, EmptyCompressedOutputIsValid) {

@@ -108,7 +108,14 @@ std::string DecodeUntilError(const std::string& bytes, bool zstd) {
   z.avail_in = static_cast<uInt>(bytes.size());
   z.next_out = reinterpret_cast<Bytef*>(out.data());
   z.avail_out = static_cast<uInt>(out.size());
-  while (z.avail_in > 0 && inflate(&z, Z_NO_FLUSH) == Z_OK) {
+  // Members one after another (the library writes gzip in members).
+  while (z.avail_in > 0) {
+    const int rc = inflate(&z, Z_NO_FLUSH);
+    if (rc == Z_STREAM_END) {
+      inflateReset(&z);
+    } else if (rc != Z_OK) {
+      break;
+    }
   }
   out.resize(out.size() - z.avail_out);
   inflateEnd(&z);

@@ -730,7 +730,7 @@ absl::Status RunPassagePass(const Flags& f, ScanRun* run) {
 absl::Status WriteReport(const std::string& path,
                          const std::vector<newsdedup::SpanRecord>& spans,
                          int threads) {
-  auto out = newsdedup::OutputFile::Open(path);
+  auto out = newsdedup::OutputFile::Open(path, threads);
   if (!out.ok()) return out.status();
   // Chunks of spans are formatted on all threads, a group at a time, and
   // written in order. Small chunks, whose buffers are used again group
@@ -1152,7 +1152,7 @@ int RunClean(Flags& f) {
   }
   newsdedup::Inspector inspector(InspectOptionsFor(f), run.spans);
 
-  auto out = newsdedup::OutputFile::Open(f.output);
+  auto out = newsdedup::OutputFile::Open(f.output, f.scan.threads);
   if (!out.ok()) return Fail(out.status());
   std::unique_ptr<newsdedup::OutputFile> rejects;
   if (!f.rejects.empty()) {
