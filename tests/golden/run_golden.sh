@@ -184,6 +184,9 @@ check "clean news-sample.jsonl" "$golden/clean_sample.expected" "$tmp/clean.json
 "$bin" clean testdata/news-sample.jsonl -o "$tmp/clean.jsonl.zst" -q
 zstd -qdc "$tmp/clean.jsonl.zst" >"$tmp/clean-zst.jsonl"
 check "clean to .zst" "$golden/clean_sample.expected" "$tmp/clean-zst.jsonl"
+"$bin" clean testdata/news-sample.jsonl -o "$tmp/clean.jsonl.gz" -q
+gzip -dc "$tmp/clean.jsonl.gz" >"$tmp/clean-gz.jsonl"
+check "clean to .gz" "$golden/clean_sample.expected" "$tmp/clean-gz.jsonl"
 "$bin" clean - -o "$tmp/clean-stdin.jsonl" -q <testdata/news-sample.jsonl
 check "clean from stdin" "$golden/clean_sample.expected" "$tmp/clean-stdin.jsonl"
 "$bin" clean testdata/news-sample.jsonl -o "$tmp/annotated.jsonl" --annotate -q
