@@ -48,16 +48,17 @@ class Compressor {
   Compressor(const Compressor&) = delete;
   Compressor& operator=(const Compressor&) = delete;
 
-  // Compresses `in` into *out (replacing it): a whole member or frame.
-  absl::Status Compress(std::string_view in, std::string* out) {
+  // Compresses `in` into the first *size bytes of *out: a whole member or
+  // frame. *out only grows: a buffer used again is not cleared again.
+  absl::Status Compress(std::string_view in, std::string* out, size_t* size) {
     if (codec_ == Codec::kGzip) {
       if (deflate_ == nullptr) deflate_ = libdeflate_alloc_compressor(6);
       if (deflate_ == nullptr) return absl::ResourceExhaustedError("gzip");
-      out->resize(libdeflate_gzip_compress_bound(deflate_, in.size()));
-      const size_t n = libdeflate_gzip_compress(deflate_, in.data(), in.size(),
-                                                out->data(), out->size());
-      if (n == 0) return absl::InternalError("gzip failed");
-      out->resize(n);
+      const size_t bound = libdeflate_gzip_compress_bound(deflate_, in.size());
+      if (out->size() < bound) out->resize(bound);
+      *size = libdeflate_gzip_compress(deflate_, in.data(), in.size(),
+                                       out->data(), out->size());
+      if (*size == 0) return absl::InternalError("gzip failed");
       return absl::OkStatus();
     }
     if (zstd_ == nullptr) {
@@ -66,14 +67,14 @@ class Compressor {
       ZSTD_CCtx_setParameter(zstd_, ZSTD_c_compressionLevel, 3);
       ZSTD_CCtx_setParameter(zstd_, ZSTD_c_checksumFlag, 1);
     }
-    out->resize(ZSTD_compressBound(in.size()));
-    const size_t n =
+    const size_t bound = ZSTD_compressBound(in.size());
+    if (out->size() < bound) out->resize(bound);
+    *size =
         ZSTD_compress2(zstd_, out->data(), out->size(), in.data(), in.size());
-    if (ZSTD_isError(n)) {
+    if (ZSTD_isError(*size)) {
       return absl::InternalError(
-          absl::StrCat("zstd failed: ", ZSTD_getErrorName(n)));
+          absl::StrCat("zstd failed: ", ZSTD_getErrorName(*size)));
     }
-    out->resize(n);
     return absl::OkStatus();
   }
 
@@ -156,11 +157,21 @@ class OutputFile::Impl {
  private:
   struct Chunk {
     std::string in;
-    std::string out;
+    std::string out;  // its first out_size bytes
+    size_t out_size = 0;
     bool taken = false;  // by a thread that compresses it
     bool done = false;
     absl::Status status;
   };
+
+  // A chunk written out, kept with its buffers for the next one (by the
+  // writing thread only).
+  void Recycle(std::unique_ptr<Chunk> chunk) {
+    chunk->in.clear();
+    chunk->taken = chunk->done = false;
+    chunk->status = absl::OkStatus();
+    spare_.push_back(std::move(chunk));
+  }
 
   // Queues the chunk being filled. With one thread it is compressed and
   // written at once; otherwise the workers compress the queue, this
@@ -168,14 +179,21 @@ class OutputFile::Impl {
   // queued, compresses the oldest waiting one itself (or waits) before it
   // goes on.
   absl::Status Submit() {
-    auto chunk = std::make_unique<Chunk>();
+    std::unique_ptr<Chunk> chunk;
+    if (spare_.empty()) {
+      chunk = std::make_unique<Chunk>();
+    } else {
+      chunk = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    // The spare's emptied input buffer is the one filled next.
     chunk->in.swap(filling_);
     if (threads_ == 1) {
-      absl::Status s = own_.Compress(chunk->in, &chunk->out);
+      absl::Status s = own_.Compress(chunk->in, &chunk->out, &chunk->out_size);
       if (!s.ok()) return Failed(s);
-      filling_.swap(chunk->in);
-      filling_.clear();
-      return Raw(chunk->out.data(), chunk->out.size());
+      s = Raw(chunk->out.data(), chunk->out_size);
+      Recycle(std::move(chunk));
+      return s;
     }
     bool more;
     {
@@ -199,13 +217,9 @@ class OutputFile::Impl {
         queue_.pop_front();
         lock.unlock();
         absl::Status s = front->status.ok()
-                             ? Raw(front->out.data(), front->out.size())
+                             ? Raw(front->out.data(), front->out_size)
                              : Failed(front->status);
-        // Its input buffer is filled again (no fresh memory per chunk).
-        if (filling_.empty() && filling_.capacity() < front->in.capacity()) {
-          filling_.swap(front->in);
-          filling_.clear();
-        }
+        Recycle(std::move(front));
         lock.lock();
         if (!s.ok()) return s;
       }
@@ -223,7 +237,8 @@ class OutputFile::Impl {
       }
       waiting->taken = true;
       lock.unlock();
-      waiting->status = own_.Compress(waiting->in, &waiting->out);
+      waiting->status =
+          own_.Compress(waiting->in, &waiting->out, &waiting->out_size);
       lock.lock();
       waiting->done = true;
     }
@@ -250,7 +265,7 @@ class OutputFile::Impl {
           if (next == nullptr) return;  // stopping
           next->taken = true;
           lock.unlock();
-          next->status = mine.Compress(next->in, &next->out);
+          next->status = mine.Compress(next->in, &next->out, &next->out_size);
           lock.lock();
           next->done = true;
           finished_.notify_all();
@@ -293,6 +308,7 @@ class OutputFile::Impl {
   std::string filling_;  // the chunk being written
   bool any_ = false;     // bytes were written
   Compressor own_;       // the writing thread's
+  std::vector<std::unique_ptr<Chunk>> spare_;  // see Recycle
 
   std::mutex mu_;
   std::condition_variable queued_;            // a chunk to compress, or stop_
