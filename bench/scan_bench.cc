@@ -94,8 +94,8 @@ std::string ReutersPath(benchmark::State& state) {
 }
 
 // The Reuters file decoded into the temporary folder, as it is or gzipped
-// (zlib, level 6), made once per run from the .zst and removed at exit;
-// "" after failing the benchmark.
+// (by OutputFile: level 6, members of 1 MiB), made once per run from the
+// .zst and removed at exit; "" after failing the benchmark.
 std::string ReutersCopy(benchmark::State& state, const std::string& ext) {
   static std::map<std::string, std::string> made;
   static struct Remove {
