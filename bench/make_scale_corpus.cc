@@ -39,6 +39,7 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "bench_util.h"
@@ -457,7 +458,10 @@ int main(int argc, char** argv) {
                files.size(), static_cast<unsigned long long>(sources.documents),
                sources.paragraphs.size(), sources.text.size() / 1e6, load_s);
 
-  auto out = newsdedup::OutputFile::Open(out_path);
+  // Compressed on every core (the file is the same for any number).
+  auto out = newsdedup::OutputFile::Open(
+      out_path,
+      static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   if (!out.ok()) {
     std::cerr << out.status().message() << "\n";
     return 1;
