@@ -106,6 +106,10 @@ class OutputFile::Impl {
 
   absl::Status Write(std::string_view bytes) {
     if (!status_.ok()) return status_;
+    if (file_ == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path_, ": written after Commit"));
+    }
     if (codec_ == Codec::kPlain) return Raw(bytes.data(), bytes.size());
     const size_t chunk = ChunkBytes(codec_);
     while (!bytes.empty()) {
@@ -126,6 +130,8 @@ class OutputFile::Impl {
       return absl::FailedPreconditionError(
           absl::StrCat(path_, ": already committed"));
     }
+    // A write refused before: the file stays unfinished (and is removed).
+    if (!status_.ok()) return status_;
     // The last chunk; an empty file still gets an (empty) member or frame,
     // so that it decompresses.
     if (codec_ != Codec::kPlain && (!filling_.empty() || !any_)) {
@@ -315,7 +321,7 @@ class OutputFile::Impl {
   std::condition_variable finished_;          // a chunk compressed
   std::deque<std::unique_ptr<Chunk>> queue_;  // in file order
   bool stop_ = false;
-  std::vector<std::thread> workers_;  // threads_ - 1, from the first chunk
+  std::vector<std::thread> workers_;  // threads_ - 1, from the second chunk
 };
 
 OutputFile::OutputFile(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

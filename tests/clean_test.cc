@@ -838,9 +838,11 @@ TEST(OutputFileTest, CompressedOutputIsTheSameOnAnyThreads) {
   }
 }
 
-// A disk that refuses the bytes (here a file size limit) fails the write or
-// the commit with the reason, leaves no file, and the threads end.
-TEST(OutputFileTest, CompressedWriteErrorIsReported) {
+// A disk that refuses the bytes (here a file size limit) fails the writes
+// from there on with the reason, and the commit too (a file cut short is
+// never renamed into place), plain or compressed, on one thread or more;
+// the threads end, and nothing is left.
+TEST(OutputFileTest, RefusedWriteFailsTheCommit) {
   TempDir dir("refused");
   struct rlimit old_limit;
   ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
@@ -854,24 +856,44 @@ TEST(OutputFileTest, CompressedWriteErrorIsReported) {
   std::mt19937 rng(5);
   std::string block;
   for (int i = 0; i < 200000; ++i) block += std::to_string(rng()) + " ";
-  for (int threads : {1, 3}) {
-    const std::string path = dir.File("big.jsonl.zst");
-    absl::Status status;
-    {
-      auto out = OutputFile::Open(path, threads);
-      ASSERT_TRUE(out.ok()) << out.status();
-      for (int i = 0; i < 20 && status.ok(); ++i) status = (*out)->Write(block);
-      if (status.ok()) status = (*out)->Commit();
-      // Once refused, every call after says so.
-      EXPECT_FALSE((*out)->Write("x").ok());
+  for (const char* name : {"big.jsonl.zst", "big.jsonl.gz", "big.jsonl"}) {
+    for (int threads : {1, 3}) {
+      SCOPED_TRACE(testing::Message() << name << ", " << threads << " threads");
+      const std::string path = dir.File(name);
+      {
+        auto out = OutputFile::Open(path, threads);
+        ASSERT_TRUE(out.ok()) << out.status();
+        absl::Status written;
+        for (int i = 0; i < 20 && written.ok(); ++i) {
+          written = (*out)->Write(block);
+        }
+        const absl::Status committed = (*out)->Commit();
+        EXPECT_FALSE(committed.ok());
+        EXPECT_NE(committed.message().find("File too large"), std::string::npos)
+            << committed;
+        EXPECT_FALSE((*out)->Write("x").ok());
+      }
+      EXPECT_TRUE(dir.Entries().empty());
     }
-    EXPECT_FALSE(status.ok()) << threads;
-    EXPECT_NE(status.message().find("File too large"), std::string::npos)
-        << status;
-    EXPECT_TRUE(dir.Entries().empty()) << threads;
   }
   setrlimit(RLIMIT_FSIZE, &old_limit);
   sigaction(SIGXFSZ, &old_action, nullptr);
+}
+
+// Writing after Commit is an error, not a crash.
+TEST(OutputFileTest, WriteAfterCommitIsAnError) {
+  TempDir dir("after");
+  for (const char* name : {"a.jsonl", "a.jsonl.gz", "a.jsonl.zst"}) {
+    for (int threads : {1, 3}) {
+      auto out = OutputFile::Open(dir.File(name), threads);
+      ASSERT_TRUE(out.ok()) << out.status();
+      ASSERT_TRUE((*out)->Write("{\"text\": \"a\"}\n").ok());
+      ASSERT_TRUE((*out)->Commit().ok());
+      EXPECT_FALSE((*out)->Write(std::string(size_t{5} << 20, 'x')).ok())
+          << name;
+      EXPECT_FALSE((*out)->Commit().ok()) << name;
+    }
+  }
 }
 
 TEST(OutputFileTest, EmptyCompressedOutputIsValid) {

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "internal/byte_source.h"
 #include "newsdedup/output_file.h"
 
 namespace newsdedup {
@@ -251,6 +252,104 @@ TEST(ReaderTest, GzipMembersHeadersAndTrailers) {
     ASSERT_EQ(cut_header.errors.size(), 1u);
     EXPECT_NE(cut_header.errors[0].find("truncated"), std::string::npos)
         << cut_header.errors[0];
+  }
+  std::remove(path.c_str());
+}
+
+// A gzip member whose deflate data refers to a preset dictionary, which no
+// reader has: "distance too far back" where the dictionary's text is first
+// repeated.
+std::string GzipMemberWithDictionary(const std::string& plain,
+                                     const std::string& dict) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  EXPECT_EQ(
+      deflateSetDictionary(&z, reinterpret_cast<const Bytef*>(dict.data()),
+                           static_cast<uInt>(dict.size())),
+      Z_OK);
+  std::string data(deflateBound(&z, plain.size()) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
+  z.avail_in = static_cast<uInt>(plain.size());
+  z.next_out = reinterpret_cast<Bytef*>(data.data());
+  z.avail_out = static_cast<uInt>(data.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  data.resize(data.size() - z.avail_out);
+  deflateEnd(&z);
+  std::string out("\x1F\x8B\x08\0\0\0\0\0\0\x03", 10);
+  out += data;
+  uint32_t trailer[2] = {static_cast<uint32_t>(crc32(
+                             0, reinterpret_cast<const Bytef*>(plain.data()),
+                             static_cast<uInt>(plain.size()))),
+                         static_cast<uint32_t>(plain.size())};
+  out.append(reinterpret_cast<const char*>(trailer), sizeof(trailer));
+  return out;
+}
+
+// Damage a few KB past the first read's 256 KiB, and a cut: the bytes
+// before them are zlib's, for reads of every size (isal_inflate alone
+// wrote garbage before it stopped, and held some bytes, by read size), and
+// so are the records, with read-ahead or without.
+TEST(ReaderTest, GzipDamageGivesZlibsBytesWhateverTheReads) {
+  int i = 0;
+  auto line = [&i]() {
+    std::string text;
+    for (int w = 0; w < 12; ++w)
+      text += "word" + std::to_string(i * 31 + w) + " ";
+    return "{\"id\": \"g" + std::to_string(i++) + "\", \"text\": \"" + text +
+           "\"}\n";
+  };
+  std::string first, second;
+  while (first.size() < (size_t{256} << 10) - 2000) first += line();
+  // Capitals only: no match into it before the line that repeats it.
+  std::string dict;
+  for (int k = 0; k < 4096; ++k)
+    dict += static_cast<char>('A' + (k * 7 + k / 5) % 26);
+  while (second.size() < 6000) second += line();
+  second += "{\"id\": \"dict\", \"text\": \"" + dict + "\"}\n";
+  while (second.size() < 20000) second += line();
+  const std::string damaged =
+      GzipMember(first, false) + GzipMemberWithDictionary(second, dict);
+  const std::string good = GzipMember(first, false) + GzipMember(second, false);
+  const std::string cut = good.substr(0, good.size() - 3000);
+  const std::string path = TempPath("damaged.jsonl.gz");
+  for (const std::string* bytes : {&damaged, &cut}) {
+    const bool is_cut = bytes == &cut;
+    SCOPED_TRACE(is_cut ? "cut" : "damaged");
+    const std::string decodable = DecodeUntilError(*bytes, false);
+    ASSERT_GT(decodable.size(), size_t{256} << 10);
+    ASSERT_LT(decodable.size(), first.size() + second.size());
+    WriteFile(path, *bytes);
+    for (size_t n : {size_t{1}, size_t{100}, size_t{4096}, size_t{65536},
+                     size_t{256} << 10, size_t{1} << 20}) {
+      auto source = internal::ByteSource::Open(path);
+      ASSERT_TRUE(source.ok()) << source.status();
+      std::string out, buf(n, '\0');
+      absl::Status end;
+      while (true) {
+        absl::StatusOr<size_t> got = (*source)->Read(buf.data(), n);
+        if (!got.ok()) {
+          end = got.status();
+          break;
+        }
+        if (*got == 0) break;
+        out.append(buf.data(), *got);
+      }
+      EXPECT_NE(end.message().find(is_cut ? "truncated" : "too far back"),
+                std::string::npos)
+          << n << ": " << end;
+      EXPECT_EQ(out.size(), decodable.size()) << n;
+      EXPECT_TRUE(out == decodable) << n;
+    }
+    for (bool ahead : {false, true}) {
+      ReaderOptions options;
+      options.read_ahead = ahead;
+      ReadResult r = ReadAll({path}, options);
+      ASSERT_TRUE(r.status.ok()) << r.status;
+      EXPECT_EQ(r.docs.size(), static_cast<size_t>(std::count(
+                                   decodable.begin(), decodable.end(), '\n')))
+          << ahead;
+      EXPECT_EQ(r.malformed, 1u) << ahead;
+    }
   }
   std::remove(path.c_str());
 }

@@ -28,14 +28,14 @@ class OutputFile {
  public:
   // Opens `path` for writing through a temporary file in the same folder.
   // `threads`: threads that compress (the caller's and threads - 1 more,
-  // started at the first full chunk). Errors: the folder is not writable.
+  // started at the second chunk). Errors: the folder is not writable.
   static absl::StatusOr<std::unique_ptr<OutputFile>> Open(
       const std::string& path, int threads = 1);
   // Removes the temporary file unless Commit() succeeded.
   ~OutputFile();
 
   // Not thread-safe. Errors: the disk refused the bytes (then every call
-  // after returns the same error).
+  // after, Commit included, returns the same error); called after Commit.
   absl::Status Write(std::string_view bytes);
   // Flushes, finishes the compressed stream and renames into place.
   absl::Status Commit();

@@ -4,6 +4,7 @@
 #include <isa-l/igzip_lib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 #include <zstd_errors.h>
@@ -116,6 +117,14 @@ class PlainSource : public ByteSource {
 // gzip through ISA-L's inflate (igzip): about 3.4 times zlib's speed on
 // Reuters 2006-2010 here (820 against 240 MB/s), which matters because a
 // file's decoding is one chain that no number of threads shortens.
+//
+// Damage: isal_inflate stops at it, but may have written a few hundred
+// bytes of garbage before it says so (a distance too far back is copied
+// from whatever precedes), and holds some of what it decoded in a buffer
+// of its own; how much of each depends on where the reads were cut. So
+// where a member turns out damaged or cut short in a regular file, that
+// member is decoded again with zlib, which stops exactly where the data
+// does: what comes out before the error is zlib's, whatever the reads.
 class GzipSource : public ByteSource {
  public:
   GzipSource(std::unique_ptr<FdReader> in, bool fill)
@@ -127,36 +136,68 @@ class GzipSource : public ByteSource {
   }
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (held_pos_ < held_.size()) return TakeHeld(buf, n);
     if (!error_.ok()) return error_;
     if (done_) return 0;
     n = std::min<size_t>(n, std::numeric_limits<uint32_t>::max());
     inflate_state& s = *state_;
     s.next_out = reinterpret_cast<uint8_t*>(buf);
     s.avail_out = static_cast<uint32_t>(n);
+    call_member_bytes_ = 0;
+    // Runs isal_inflate, counting what it writes; false on damage.
+    auto inflate = [&]() {
+      const uint32_t before = s.avail_out;
+      const int rc = isal_inflate(&s);
+      member_bytes_ += before - s.avail_out;
+      call_member_bytes_ += before - s.avail_out;
+      if (rc >= 0) return true;
+      Damaged(absl::StrCat("corrupt gzip stream: ", Why(rc)));
+      return false;
+    };
     while (s.avail_out > 0 && (fill_ || s.avail_out == n)) {
       if (s.block_state == ISAL_BLOCK_FINISH) {
         // Concatenated gzip members are one stream (as gzip -d treats
         // them): the next one starts where this one's trailer ended.
         StartMember();
+        call_member_bytes_ = 0;
         continue;
       }
-      if (s.avail_in == 0) {
+      if (s.avail_in == 0 && !input_ended_) {
         auto got = in_->Read(input_.data(), input_.size());
         if (!got.ok()) {
-          error_ = got.status();
-          break;
+          read_error_ = got.status();
+          input_ended_ = true;
+        } else if (*got == 0) {
+          input_ended_ = true;
+        } else {
+          s.next_in = reinterpret_cast<uint8_t*>(input_.data());
+          s.avail_in = static_cast<uint32_t>(*got);
+          input_offset_ = read_bytes_;
+          read_bytes_ += *got;
         }
-        if (*got == 0) {
-          if (member_started_) {
-            error_ = absl::DataLossError(absl::StrCat(
-                in_->path(), ": truncated gzip stream (unexpected end)"));
-          } else {
+      }
+      if (s.avail_in == 0) {  // the input has ended
+        if (!member_started_) {
+          if (read_error_.ok()) {
             done_ = true;
+          } else {
+            error_ = read_error_;
           }
           break;
         }
-        s.next_in = reinterpret_cast<uint8_t*>(input_.data());
-        s.avail_in = static_cast<uint32_t>(*got);
+        // What isal_inflate decoded ahead into its own buffer (when the
+        // caller's was nearly full) comes out before the truncation.
+        const uint32_t before = s.avail_out;
+        if (!inflate()) break;
+        if (s.block_state == ISAL_BLOCK_FINISH || s.avail_out != before) {
+          continue;
+        }
+        if (read_error_.ok()) {
+          Damaged("truncated gzip stream (unexpected end)");
+        } else {
+          error_ = read_error_;
+        }
+        break;
       }
       member_started_ = true;
       // The magic bytes are checked here, as they come: isal_inflate takes
@@ -173,15 +214,14 @@ class GzipSource : public ByteSource {
             in_->path(), ": corrupt gzip stream: ", Why(ISAL_INVALID_WRAPPER)));
         break;
       }
-      const int rc = isal_inflate(&s);
-      if (rc < 0) {
-        error_ = absl::DataLossError(
-            absl::StrCat(in_->path(), ": corrupt gzip stream: ", Why(rc)));
-        break;
-      }
+      if (!inflate()) break;
     }
-    const size_t produced = n - s.avail_out;
-    if (produced == 0 && !error_.ok()) return error_;
+    size_t produced = n - s.avail_out;
+    produced -= retract_;
+    retract_ = 0;
+    if (produced > 0) return produced;
+    if (held_pos_ < held_.size()) return TakeHeld(buf, n);
+    if (!error_.ok()) return error_;
     return produced;
   }
 
@@ -190,6 +230,13 @@ class GzipSource : public ByteSource {
   // its trailer's CRC-32 and size checked by isal_inflate).
   void StartMember() {
     inflate_state& s = *state_;
+    member_offset_ =
+        input_offset_ +
+        (s.next_in == nullptr
+             ? 0
+             : static_cast<uint64_t>(
+                   s.next_in - reinterpret_cast<uint8_t*>(input_.data())));
+    member_bytes_ = 0;
     // The init clears the buffers too: the read under way keeps them.
     uint8_t* next_in = s.next_in;
     const uint32_t avail_in = s.avail_in;
@@ -203,6 +250,78 @@ class GzipSource : public ByteSource {
     s.avail_out = avail_out;
     member_started_ = false;
     magic_ = 0;
+  }
+
+  // The current member is damaged or cut short (`why`). In a regular file
+  // it is decoded again with zlib from its first byte: the bytes the caller
+  // got of it beyond zlib's are taken back from this read where they are in
+  // it, and zlib's bytes beyond the caller's are held, to come out before
+  // the error. Elsewhere (a pipe) what isal_inflate held comes out.
+  void Damaged(const std::string& why) {
+    error_ = absl::DataLossError(absl::StrCat(in_->path(), ": ", why));
+    const inflate_state& s = *state_;
+    held_.clear();
+    held_pos_ = 0;
+    if (!fill_) {
+      if (s.tmp_out_valid > s.tmp_out_processed) {
+        held_.assign(
+            reinterpret_cast<const char*>(s.tmp_out_buffer) +
+                s.tmp_out_processed,
+            static_cast<size_t>(s.tmp_out_valid - s.tmp_out_processed));
+      }
+      return;
+    }
+    uint64_t valid = 0;
+    if (!ZlibMember(&valid)) return;  // (cannot happen: ISA-L's bytes stand)
+    if (member_bytes_ > valid) {
+      retract_ = static_cast<size_t>(
+          std::min<uint64_t>(member_bytes_ - valid, call_member_bytes_));
+    }
+  }
+
+  // Decodes the current member with zlib up to its end or first error;
+  // *valid: the bytes it decoded. Those past member_bytes_ go to held_.
+  bool ZlibMember(uint64_t* valid) {
+    z_stream z{};
+    if (inflateInit2(&z, 15 + 16) != Z_OK) return false;
+    std::string in(kChunk, '\0');
+    std::string out(kChunk, '\0');
+    uint64_t at = member_offset_;
+    bool ended = false;
+    while (!ended) {
+      if (z.avail_in == 0) {
+        const ssize_t got =
+            pread(in_->fd(), in.data(), in.size(), static_cast<off_t>(at));
+        if (got <= 0) break;
+        at += static_cast<uint64_t>(got);
+        z.next_in = reinterpret_cast<Bytef*>(in.data());
+        z.avail_in = static_cast<uInt>(got);
+      }
+      z.next_out = reinterpret_cast<Bytef*>(out.data());
+      z.avail_out = static_cast<uInt>(out.size());
+      const int rc = inflate(&z, Z_NO_FLUSH);
+      ended = rc != Z_OK;
+      const size_t k = out.size() - z.avail_out;
+      // The caller has the member's first member_bytes_ (or fewer, after
+      // a retraction); the rest, up to a cap, is held.
+      const uint64_t from = *valid;
+      *valid += k;
+      if (*valid > member_bytes_ && held_.size() < kMaxHeld) {
+        const uint64_t skip =
+            member_bytes_ > from ? member_bytes_ - from : uint64_t{0};
+        held_.append(out.data() + skip,
+                     std::min<size_t>(k - skip, kMaxHeld - held_.size()));
+      }
+    }
+    inflateEnd(&z);
+    return true;
+  }
+
+  size_t TakeHeld(char* buf, size_t n) {
+    const size_t k = std::min(n, held_.size() - held_pos_);
+    std::memcpy(buf, held_.data() + held_pos_, k);
+    held_pos_ += k;
+    return k;
   }
 
   static const char* Why(int rc) {
@@ -224,15 +343,29 @@ class GzipSource : public ByteSource {
     }
   }
 
+  // zlib's bytes held before an error at most (isal_inflate stops within
+  // a block of where zlib does; this only bounds a disagreement).
+  static constexpr size_t kMaxHeld = size_t{4} << 20;
+
   std::unique_ptr<FdReader> in_;
   std::string input_;
-  bool fill_;
+  bool fill_;  // a regular file (see Damaged)
   // About 85 KB of tables and history: on the heap, with the source.
   std::unique_ptr<inflate_state> state_;
   bool member_started_ = false;
-  int magic_ = 0;  // of the member's two magic bytes, those checked
+  int magic_ = 0;              // of the member's two magic bytes, those checked
+  uint64_t read_bytes_ = 0;    // read from the file so far
+  uint64_t input_offset_ = 0;  // the file offset of input_[0]
+  uint64_t member_offset_ = 0;      // ... of the current member's first byte
+  uint64_t member_bytes_ = 0;       // decoded of it into the caller's buffers
+  uint64_t call_member_bytes_ = 0;  // ... by the read under way
+  size_t retract_ = 0;  // of the read under way, beyond zlib's bytes
+  bool input_ended_ = false;
+  absl::Status read_error_;  // the file's, reported where the input ends
   bool done_ = false;
   absl::Status error_;  // kept for the calls after the bytes before it
+  std::string held_;    // decoded before an error, still to come out
+  size_t held_pos_ = 0;
 };
 
 // zstd, decoded block by block (zstd's buffer-less API) into a ring that is
