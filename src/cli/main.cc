@@ -889,6 +889,7 @@ absl::Status SpoolStdinInto(Flags& f, std::string* spooled) {
       *spooled = path;
       char buffer[1 << 16];
       char first = 0;
+      std::string head;  // the first 4 bytes: gzip's or zstd's magic?
       while (true) {
         const ssize_t got = read(STDIN_FILENO, buffer, sizeof(buffer));
         if (got < 0 && errno == EINTR) continue;
@@ -899,6 +900,8 @@ absl::Status SpoolStdinInto(Flags& f, std::string* spooled) {
               absl::StrCat("-: read failed: ", std::strerror(err)));
         }
         if (got == 0) break;
+        head.append(buffer, static_cast<size_t>(
+                                std::min<ssize_t>(got, 4 - head.size())));
         for (ssize_t k = 0; k < got && first == 0; ++k) {
           if (buffer[k] != ' ' && buffer[k] != '\n' && buffer[k] != '\r' &&
               buffer[k] != '\t') {
@@ -919,9 +922,19 @@ absl::Status SpoolStdinInto(Flags& f, std::string* spooled) {
         }
       }
       close(fd);
-      // The name tells --format auto what the content is.
+      // The name tells --format auto what the content is: JSONL, as stdin
+      // is by default, unless it is plain text that does not start like a
+      // JSON object. (A gzip or zstd stream is JSONL inside.)
+      const auto byte = [&head](size_t i) {
+        return i < head.size() ? static_cast<unsigned char>(head[i]) : 0;
+      };
+      const bool compressed = (byte(0) == 0x1F && byte(1) == 0x8B) ||
+                              (byte(0) == 0x28 && byte(1) == 0xB5 &&
+                               byte(2) == 0x2F && byte(3) == 0xFD) ||
+                              ((byte(0) & 0xF0) == 0x50 && byte(1) == 0x2A &&
+                               byte(2) == 0x4D && byte(3) == 0x18);
       const std::string named =
-          path + (first == '{' || first == 0 ? ".jsonl" : ".txt");
+          path + (compressed || first == '{' || first == 0 ? ".jsonl" : ".txt");
       if (std::rename(path.c_str(), named.c_str()) != 0) {
         return absl::InternalError(
             absl::StrCat(named, ": cannot name the stdin copy"));

@@ -69,6 +69,10 @@ class FdReader {
   // Reads up to 4 bytes for format detection; they are returned again by
   // the following Read calls.
   absl::StatusOr<std::string> Peek() {
+    // Where the stream starts in the file (stdin may be a file read from
+    // elsewhere than its start).
+    const off_t at = lseek(fd_, 0, SEEK_CUR);
+    start_offset_ = at < 0 ? 0 : static_cast<uint64_t>(at);
     char head[4];
     size_t have = 0;
     while (have < sizeof(head)) {
@@ -87,6 +91,8 @@ class FdReader {
   }
   const std::string& path() const { return path_; }
   int fd() const { return fd_; }
+  // The file offset of the first byte Read returns (after Peek).
+  uint64_t start_offset() const { return start_offset_; }
 
  private:
   int fd_;
@@ -94,6 +100,7 @@ class FdReader {
   std::string path_;
   std::string pending_;
   size_t pending_pos_ = 0;
+  uint64_t start_offset_ = 0;
 };
 
 class PlainSource : public ByteSource {
@@ -132,6 +139,7 @@ class GzipSource : public ByteSource {
         input_(kChunk, '\0'),
         fill_(fill),
         state_(std::make_unique<inflate_state>()) {
+    read_bytes_ = input_offset_ = in_->start_offset();
     StartMember();
   }
 
@@ -354,7 +362,7 @@ class GzipSource : public ByteSource {
   std::unique_ptr<inflate_state> state_;
   bool member_started_ = false;
   int magic_ = 0;              // of the member's two magic bytes, those checked
-  uint64_t read_bytes_ = 0;    // read from the file so far
+  uint64_t read_bytes_ = 0;    // the file offset of the next read
   uint64_t input_offset_ = 0;  // the file offset of input_[0]
   uint64_t member_offset_ = 0;      // ... of the current member's first byte
   uint64_t member_bytes_ = 0;       // decoded of it into the caller's buffers

@@ -62,6 +62,11 @@ done
 
 "$bin" scan - -q <testdata/news-sample.jsonl >"$tmp/stdin.jsonl"
 check "scan from stdin" "$golden/scan_sample.expected" "$tmp/stdin.jsonl"
+# Compressed stdin is JSONL inside (it was once taken for one text file).
+for variant in testdata/news-sample.jsonl.gz testdata/news-sample.jsonl.zst; do
+  "$bin" scan - -q <"$variant" >"$tmp/stdin-variant.jsonl"
+  check "scan from stdin, $variant" "$golden/scan_sample.expected" "$tmp/stdin-variant.jsonl"
+done
 
 # More records than one read-ahead batch (64): the report must not depend
 # on the thread count.
