@@ -165,6 +165,19 @@ TEST(ReaderTest, GzipAndZstdGiveTheSameDocuments) {
   EXPECT_EQ(plain.bytes, zst.bytes);
 }
 
+// Runs an initialised deflate stream over all of `plain`, and ends it.
+std::string DeflateAll(z_stream* z, const std::string& plain) {
+  std::string out(deflateBound(z, plain.size()) + 64, '\0');
+  z->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
+  z->avail_in = static_cast<uInt>(plain.size());
+  z->next_out = reinterpret_cast<Bytef*>(out.data());
+  z->avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(z, Z_FINISH), Z_STREAM_END);
+  out.resize(out.size() - z->avail_out);
+  deflateEnd(z);
+  return out;
+}
+
 // One gzip member of `plain` (zlib's deflate), with a file name, comment,
 // extra field and header CRC where `header` (as `gzip -N` and other tools
 // write them).
@@ -184,15 +197,7 @@ std::string GzipMember(const std::string& plain, bool header) {
     h.hcrc = 1;
     EXPECT_EQ(deflateSetHeader(&z, &h), Z_OK);
   }
-  std::string out(deflateBound(&z, plain.size()) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
-  z.avail_in = static_cast<uInt>(plain.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(out.size() - z.avail_out);
-  deflateEnd(&z);
-  return out;
+  return DeflateAll(&z, plain);
 }
 
 // Members one after another are one stream, whatever their headers, with a
@@ -267,16 +272,8 @@ std::string GzipMemberWithDictionary(const std::string& plain,
       deflateSetDictionary(&z, reinterpret_cast<const Bytef*>(dict.data()),
                            static_cast<uInt>(dict.size())),
       Z_OK);
-  std::string data(deflateBound(&z, plain.size()) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
-  z.avail_in = static_cast<uInt>(plain.size());
-  z.next_out = reinterpret_cast<Bytef*>(data.data());
-  z.avail_out = static_cast<uInt>(data.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  data.resize(data.size() - z.avail_out);
-  deflateEnd(&z);
   std::string out("\x1F\x8B\x08\0\0\0\0\0\0\x03", 10);
-  out += data;
+  out += DeflateAll(&z, plain);
   uint32_t trailer[2] = {static_cast<uint32_t>(crc32(
                              0, reinterpret_cast<const Bytef*>(plain.data()),
                              static_cast<uInt>(plain.size()))),
