@@ -179,11 +179,10 @@ class OutputFile::Impl {
     spare_.push_back(std::move(chunk));
   }
 
-  // Queues the chunk being filled. With one thread it is compressed and
-  // written at once; otherwise the workers compress the queue, this
+  // Queues the chunk being filled. The workers compress the queue; this
   // thread writes the chunks in order and, with more than threads + 1
-  // queued, compresses the oldest waiting one itself (or waits) before it
-  // goes on.
+  // queued (any, with one thread), compresses the oldest waiting one
+  // itself (or waits) before it goes on.
   absl::Status Submit() {
     std::unique_ptr<Chunk> chunk;
     if (spare_.empty()) {
@@ -194,23 +193,17 @@ class OutputFile::Impl {
     }
     // The spare's emptied input buffer is the one filled next.
     chunk->in.swap(filling_);
-    if (threads_ == 1) {
-      absl::Status s = own_.Compress(chunk->in, &chunk->out, &chunk->out_size);
-      if (!s.ok()) return Failed(s);
-      s = Raw(chunk->out.data(), chunk->out_size);
-      Recycle(std::move(chunk));
-      return s;
-    }
     bool more;
     {
       std::lock_guard<std::mutex> lock(mu_);
       queue_.push_back(std::move(chunk));
       more = queue_.size() > 1;
     }
-    // From the second chunk: a file of one chunk starts no thread.
+    // From the second chunk: a file of one chunk starts no thread. (With
+    // one thread there are no workers: Drain compresses each chunk.)
     if (more) StartWorkers();
     queued_.notify_one();
-    return Drain(static_cast<size_t>(threads_) + 1);
+    return Drain(threads_ == 1 ? 0 : static_cast<size_t>(threads_) + 1);
   }
 
   // Writes the finished chunks at the queue's front, helping and waiting

@@ -31,6 +31,7 @@
 #include "cli/prefetch.h"
 #include "cli/progress.h"
 #include "internal/batch_pipeline.h"
+#include "internal/byte_source.h"
 #include "internal/parallel_for.h"
 #include "internal/system_resources.h"
 #include "newsdedup/clean.h"
@@ -925,14 +926,8 @@ absl::Status SpoolStdinInto(Flags& f, std::string* spooled) {
       // The name tells --format auto what the content is: JSONL, as stdin
       // is by default, unless it is plain text that does not start like a
       // JSON object. (A gzip or zstd stream is JSONL inside.)
-      const auto byte = [&head](size_t i) {
-        return i < head.size() ? static_cast<unsigned char>(head[i]) : 0;
-      };
-      const bool compressed = (byte(0) == 0x1F && byte(1) == 0x8B) ||
-                              (byte(0) == 0x28 && byte(1) == 0xB5 &&
-                               byte(2) == 0x2F && byte(3) == 0xFD) ||
-                              ((byte(0) & 0xF0) == 0x50 && byte(1) == 0x2A &&
-                               byte(2) == 0x4D && byte(3) == 0x18);
+      const bool compressed = newsdedup::internal::DetectCompression(head) !=
+                              newsdedup::internal::Compression::kNone;
       const std::string named =
           path + (compressed || first == '{' || first == 0 ? ".jsonl" : ".txt");
       if (std::rename(path.c_str(), named.c_str()) != 0) {

@@ -944,6 +944,22 @@ class ReadAheadSource : public ByteSource {
 
 }  // namespace
 
+Compression DetectCompression(std::string_view head) {
+  const auto byte = [head](size_t i) {
+    return i < head.size() ? static_cast<unsigned char>(head[i]) : 0;
+  };
+  if (byte(0) == 0x1F && byte(1) == 0x8B) return Compression::kGzip;
+  // A zstd frame, or a skippable one (50-5F 2A 4D 18; pzstd starts its
+  // files with one).
+  if (head.size() >= 4 && ((byte(0) == 0x28 && byte(1) == 0xB5 &&
+                            byte(2) == 0x2F && byte(3) == 0xFD) ||
+                           ((byte(0) & 0xF0) == 0x50 && byte(1) == 0x2A &&
+                            byte(2) == 0x4D && byte(3) == 0x18))) {
+    return Compression::kZstd;
+  }
+  return Compression::kNone;
+}
+
 absl::StatusOr<std::unique_ptr<ByteSource>> ByteSource::Open(
     const std::string& path, ReadAhead read_ahead) {
   std::unique_ptr<FdReader> in;
@@ -964,24 +980,19 @@ absl::StatusOr<std::unique_ptr<ByteSource>> ByteSource::Open(
   if (!regular) read_ahead = ReadAhead::kNone;
   auto head = in->Peek();
   if (!head.ok()) return head.status();
-  const std::string& h = *head;
-  if (h.size() >= 2 && static_cast<unsigned char>(h[0]) == 0x1F &&
-      static_cast<unsigned char>(h[1]) == 0x8B) {
-    std::unique_ptr<ByteSource> gzip(new GzipSource(std::move(in), regular));
-    if (read_ahead != ReadAhead::kNone) {
-      return std::make_unique<ReadAheadSource>(std::move(gzip));
+  switch (DetectCompression(*head)) {
+    case Compression::kGzip: {
+      std::unique_ptr<ByteSource> gzip(new GzipSource(std::move(in), regular));
+      if (read_ahead != ReadAhead::kNone) {
+        return std::make_unique<ReadAheadSource>(std::move(gzip));
+      }
+      return gzip;
     }
-    return gzip;
-  }
-  // A zstd frame, or a skippable one (50-5F 2A 4D 18; pzstd starts its
-  // files with one).
-  const auto byte = [&h](size_t i) { return static_cast<unsigned char>(h[i]); };
-  if (h.size() >= 4 && ((byte(0) == 0x28 && byte(1) == 0xB5 &&
-                         byte(2) == 0x2F && byte(3) == 0xFD) ||
-                        ((byte(0) & 0xF0) == 0x50 && byte(1) == 0x2A &&
-                         byte(2) == 0x4D && byte(3) == 0x18))) {
-    return std::unique_ptr<ByteSource>(
-        new ZstdRingSource(std::move(in), regular, read_ahead));
+    case Compression::kZstd:
+      return std::unique_ptr<ByteSource>(
+          new ZstdRingSource(std::move(in), regular, read_ahead));
+    case Compression::kNone:
+      break;
   }
   return std::unique_ptr<ByteSource>(new PlainSource(std::move(in)));
 }

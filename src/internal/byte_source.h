@@ -27,6 +27,11 @@ enum class ReadAhead {
   kPump,    // zstd: by calls to Pump() from another thread (gzip: kThread)
 };
 
+// What a stream's first bytes (up to 4) say it is: gzip (1F 8B), zstd
+// (28 B5 2F FD, or a skippable frame), or neither.
+enum class Compression { kNone, kGzip, kZstd };
+Compression DetectCompression(std::string_view head);
+
 class ByteSource {
  public:
   // Opens `path` ("-" for stdin) and recognises gzip (1F 8B) and zstd
